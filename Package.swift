@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "credit-rpc",
+  products: [
+    .executable(name: "credit-rpc", targets: ["credit-rpc"])
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CSQLite",
+      path: "Sources/CSQLite",
+      pkgConfig: "sqlite3",
+      providers: [.apt(["libsqlite3-dev"])]
+    ),
+    .target(name: "SQLite", dependencies: ["CSQLite"]),
+    .target(name: "JSON", linkerSettings: [.linkedLibrary("m")]),
+    .target(name: "CreditCrypto"),
+    .target(name: "JSONRPC", dependencies: ["JSON"]),
+    .target(name: "CreditCore", dependencies: ["SQLite", "CreditCrypto"]),
+    .target(name: "CreditRPC", dependencies: ["CreditCore", "JSONRPC", "JSON", "CreditCrypto"]),
+    .executableTarget(name: "credit-rpc", dependencies: ["CreditRPC", "JSONRPC"]),
+    .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+    .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
+    .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
+    .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "SQLite"]),
+    .testTarget(name: "CreditRPCTests", dependencies: ["CreditRPC", "CreditCore", "JSON", "JSONRPC"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["JSON"]),
+  ]
+)
