@@ -1,0 +1,151 @@
+/// An instant as whole Unix seconds (UTC). Output times are whole seconds, so this is all we keep.
+public typealias Instant = Int64
+
+public enum RFC3339 {
+  /// Parses `2026-06-30T23:59:59Z`, with optional fractional seconds (dropped: times are whole
+  /// seconds) and a `Z` or `±HH:MM` offset. Nil when the text is not such a timestamp or names a
+  /// day that does not exist.
+  public static func parse(_ text: String) -> Instant? {
+    let b = Array(text.utf8)
+    var i = 0
+    func digits(_ n: Int) -> Int? {
+      guard i + n <= b.count else { return nil }
+      var v = 0
+      for k in 0..<n {
+        let c = b[i + k]
+        guard c >= 0x30, c <= 0x39 else { return nil }
+        v = v * 10 + Int(c - 0x30)
+      }
+      i += n
+      return v
+    }
+    func expect(_ c: UInt8) -> Bool {
+      guard i < b.count, b[i] == c else { return false }
+      i += 1
+      return true
+    }
+    guard let year = digits(4), expect(0x2D), let month = digits(2), expect(0x2D), let day = digits(2) else {
+      return nil
+    }
+    guard i < b.count, b[i] == 0x54 || b[i] == 0x74 else { return nil }  // T or t
+    i += 1
+    guard let hour = digits(2), expect(0x3A), let minute = digits(2), expect(0x3A), let second = digits(2) else {
+      return nil
+    }
+    if i < b.count, b[i] == 0x2E {  // fraction
+      i += 1
+      let begin = i
+      while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+      guard i > begin, i - begin <= 9 else { return nil }
+    }
+    var offset = 0
+    guard i < b.count else { return nil }
+    if b[i] == 0x5A || b[i] == 0x7A {  // Z or z
+      i += 1
+    } else if b[i] == 0x2B || b[i] == 0x2D {
+      let sign = b[i] == 0x2B ? 1 : -1
+      i += 1
+      guard let oh = digits(2), expect(0x3A), let om = digits(2), oh < 24, om < 60 else { return nil }
+      offset = sign * (oh * 3600 + om * 60)
+    } else {
+      return nil
+    }
+    guard i == b.count else { return nil }
+    guard (1...9999).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+      hour < 24, minute < 60, second < 60
+    else { return nil }
+    let days = daysFromCivil(year, month, day)
+    return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
+  }
+
+  /// `2026-06-30T23:59:59Z`.
+  public static func format(_ t: Instant) -> String {
+    let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+    let secs = Int(t - days * 86_400)
+    let (y, m, d) = civilFromDays(Int(days))
+    var out = [UInt8]()
+    out.reserveCapacity(20)
+    func put(_ v: Int, _ width: Int) {
+      var digits = [UInt8](repeating: 0x30, count: width)
+      var v = v
+      for k in stride(from: width - 1, through: 0, by: -1) {
+        digits[k] = UInt8(0x30 + v % 10)
+        v /= 10
+      }
+      out.append(contentsOf: digits)
+    }
+    put(y, 4)
+    out.append(0x2D)
+    put(m, 2)
+    out.append(0x2D)
+    put(d, 2)
+    out.append(0x54)
+    put(secs / 3600, 2)
+    out.append(0x3A)
+    put(secs / 60 % 60, 2)
+    out.append(0x3A)
+    put(secs % 60, 2)
+    out.append(0x5A)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+
+  static func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: isLeap(year) ? 29 : 28
+    case 4, 6, 9, 11: 30
+    default: 31
+    }
+  }
+
+  // Howard Hinnant's days_from_civil / civil_from_days.
+  static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+    let y = m <= 2 ? y0 - 1 : y0
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yoe = y - era * 400
+    let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return era * 146_097 + doe - 719_468
+  }
+
+  static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+    let z = z0 + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+    let y = yoe + era * 400
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp + (mp < 10 ? 3 : -9)
+    return (m <= 2 ? y + 1 : y, m, d)
+  }
+}
+
+/// Where "now" comes from: the system clock, or a test clock that only moves when told.
+public protocol Clock: AnyObject {
+  var now: Instant { get }
+}
+
+public final class SystemClock: Clock {
+  public init() {}
+  public var now: Instant {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Instant(ts.tv_sec)
+  }
+}
+
+public final class TestClock: Clock {
+  public var now: Instant
+  public init(_ now: Instant) { self.now = now }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
