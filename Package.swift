@@ -19,7 +19,7 @@ let package = Package(
     .target(name: "JSONRPC", dependencies: ["JSON"]),
     .target(name: "CreditCore", dependencies: ["SQLite", "CreditCrypto"]),
     .target(name: "CreditRPC", dependencies: ["CreditCore", "JSONRPC", "JSON", "CreditCrypto"]),
-    .executableTarget(name: "credit-rpc", dependencies: ["CreditRPC", "JSONRPC"]),
+    .executableTarget(name: "credit-rpc", dependencies: ["CreditRPC", "CreditCore", "JSONRPC", "SQLite"]),
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),

@@ -259,3 +259,10 @@ extension CreditService {
     return try creditStatusAfterSync(learnerId, courseId)
   }
 }
+
+extension CreditService {
+  /// A credit request by id, or nil.
+  public func findCreditRequest(_ requestId: String) throws -> CreditRequest? {
+    try db.queryOne("SELECT \(Rows.request) WHERE r.request_id = ?", [.text(requestId)], Rows.request)
+  }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import SQLite
+
+/// A database that cannot be served, in words for the person starting the service.
+public struct StoreOpenError: Error, CustomStringConvertible {
+  public let description: String
+}
+
+public enum StoreOpener {
+  /// `credit-rpc/credit.sqlite` under `$XDG_DATA_HOME`, or `~/.local/share`.
+  public static func defaultPath(environment: [String: String]) -> String? {
+    if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
+      return "\(xdg)/credit-rpc/credit.sqlite"
+    }
+    guard let home = environment["HOME"], !home.isEmpty else { return nil }
+    return "\(home)/.local/share/credit-rpc/credit.sqlite"
+  }
+
+  /// Creates the folders of a path (mode 0700), like `mkdir -p`.
+  public static func makeParentDirectories(of path: String) {
+    var prefix = ""
+    let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+    for (i, part) in parts.enumerated() {
+      prefix += (i == 0 ? "" : "/") + part
+      if !prefix.isEmpty { mkdir(prefix, 0o700) }
+    }
+  }
+
+  /// Opens (creating with mode 0600) and migrates the database; configures WAL, full sync,
+  /// foreign keys and the busy timeout.
+  public static func open(path: String, busyTimeoutMs: Int32 = 5000, now: Instant) throws -> Database {
+    let db: Database
+    let oldMask = umask(0o077)
+    defer { umask(oldMask) }
+    do {
+      db = try Database(path: path)
+    } catch {
+      throw StoreOpenError(description: "cannot open the database at \(path): \(error.message)")
+    }
+    db.setBusyTimeout(milliseconds: busyTimeoutMs)
+    do {
+      // Reading the schema proves that this is an SQLite file at all.
+      let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+      let version = try SchemaMigrations.migrator.currentVersion(db)
+      if version == 0, tables > 0 {
+        throw StoreOpenError(
+          description: "\(path) is an SQLite database of another program (it has tables but no credit-rpc schema); "
+            + "point --db at a new file")
+      }
+      if path != ":memory:" {
+        let mode = try db.queryOne("PRAGMA journal_mode = WAL", []) { $0.text(0) }
+        if mode?.lowercased() != "wal" {
+          throw StoreOpenError(description: "cannot switch \(path) to WAL mode (got \(mode ?? "nothing"))")
+        }
+      }
+      try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+      try SchemaMigrations.migrator.migrate(db, appliedAt: RFC3339.format(now))
+      if path != ":memory:" { chmod(path, 0o600) }
+      return db
+    } catch let e as StoreOpenError {
+      throw e
+    } catch let e as MigrationError {
+      throw StoreOpenError(description: "\(path): \(e.description)")
+    } catch let e as SQLiteError {
+      if e.isCorrupt {
+        throw StoreOpenError(description: "\(path) is not a usable SQLite database (\(e.message))")
+      }
+      if e.isReadOnly {
+        throw StoreOpenError(description: "\(path) is read-only: \(e.message)")
+      }
+      throw StoreOpenError(description: "cannot prepare the database at \(path): \(e.message)")
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import CreditCore
+import JSON
+import JSONRPC
+import SQLite
+
+/// The method table behind the transport: authorises, validates and runs each request, a group at
+/// a time in one transaction with a savepoint per request, and answers only after the commit.
+public final class Server: GroupHandler {
+  public let service: CreditService
+  public let principal: Principal
+  let testClock: TestClock?
+  let logger: Logger
+  let table: [String: MethodDefinition]
+  /// The OpenRPC document, built once.
+  public let document: JSONValue
+
+  public init(service: CreditService, principal: Principal, testClock: TestClock?, logger: Logger) {
+    self.service = service
+    self.principal = principal
+    self.testClock = testClock
+    self.logger = logger
+    let methods = Methods.all.filter { !$0.testClockOnly || testClock != nil }
+    self.table = Dictionary(uniqueKeysWithValues: methods.map { ($0.name, $0) })
+    self.document = OpenRPC.document(methods: methods)
+    service.actor = principal.description
+  }
+
+  public func handle(_ requests: [Request]) -> [Result<JSONValue, RPCError>] {
+    let db = service.db
+    let writes = requests.contains { table[$0.method]?.mutates ?? false }
+    do {
+      if writes { try db.beginImmediate() } else { try db.beginDeferred() }
+    } catch {
+      let e = storeError(error)
+      return requests.map { _ in .failure(e) }
+    }
+    var outcomes: [Result<JSONValue, RPCError>] = []
+    outcomes.reserveCapacity(requests.count)
+    for request in requests {
+      outcomes.append(runOne(request))
+    }
+    do {
+      try db.commit()
+    } catch {
+      db.rollback()
+      let e = storeError(error)
+      // Nothing of this group was stored: no request may claim success.
+      return outcomes.map { _ in .failure(e) }
+    }
+    return outcomes
+  }
+
+  private func runOne(_ request: Request) -> Result<JSONValue, RPCError> {
+    if request.method == "rpc.discover" {
+      if let params = request.params, !params.isEmpty {
+        return .failure(.invalidParams("rpc.discover takes no parameters.", field: params.keys.first!,
+          reason: "unknown_field"))
+      }
+      return .success(document)
+    }
+    guard let method = table[request.method] else { return .failure(.methodNotFound(request.method)) }
+    let params = request.params ?? JSONObject()
+    do {
+      try authorize(method, params)
+      try method.params.validate(params)
+    } catch let e as RPCError {
+      return .failure(e)
+    } catch let e as CreditError {
+      return .failure(rpcError(e))
+    } catch {
+      return .failure(storeError(error))
+    }
+    let db = service.db
+    do {
+      if method.mutates { try db.savepoint("request") }
+    } catch {
+      return .failure(storeError(error))
+    }
+    do {
+      let result = try method.run(ParamReader(params), MethodContext(service: service, principal: principal,
+        testClock: testClock))
+      if method.mutates { try db.release("request") }
+      return .success(result)
+    } catch {
+      if method.mutates { db.rollback(to: "request") }
+      switch error {
+      case let e as CreditError: return .failure(rpcError(e))
+      case let e as RPCError: return .failure(e)
+      default:
+        return .failure(storeError(error))
+      }
+    }
+  }
+
+  /// Checked before any other work: who may call what, and for whose data.
+  func authorize(_ method: MethodDefinition, _ params: JSONObject) throws {
+    let a = method.access
+    if a.everyone { return }
+    func forbidden(_ why: String) -> CreditError {
+      CreditError(.forbidden, "\(principal) may not call \(method.name): \(why).", reason: "forbidden")
+    }
+    switch principal {
+    case .admin:
+      return
+    case .staff:
+      if a.staff { return }
+      throw forbidden("it is for the learner or the provider themselves")
+    case .learner(let id):
+      if a.learnerSelf {
+        if let given = params["learnerId"]?.stringValue, given != id {
+          throw forbidden("a learner may act only on its own data")
+        }
+        return
+      }
+      if a.requestOwner {
+        try checkRequestOwner(params) { $0.learnerId == id }
+        return
+      }
+      throw forbidden("it is for staff")
+    case .provider(let id):
+      if a.providerSelf {
+        if let given = params["providerId"]?.stringValue, given != id {
+          throw forbidden("a provider may act only for itself")
+        }
+        return
+      }
+      if a.requestOwner {
+        try checkRequestOwner(params) { $0.providerId == id }
+        return
+      }
+      throw forbidden("it is not open to providers")
+    }
+
+    func checkRequestOwner(_ params: JSONObject, _ owns: (CreditRequest) -> Bool) throws {
+      guard let requestId = params["requestId"]?.stringValue else { return }  // validation reports it
+      if let request = try service.findCreditRequest(requestId), owns(request) { return }
+      // Not found and not theirs look the same, so that ids cannot be probed.
+      throw forbidden("the credit request is not theirs")
+    }
+  }
+
+  func rpcError(_ e: CreditError) -> RPCError {
+    RPCError(code: e.kind.rawValue, message: e.message, reason: e.reason, field: e.field)
+  }
+
+  /// A store failure in words for the client (never SQL); details go to the log.
+  func storeError(_ error: Error) -> RPCError {
+    if let e = error as? SQLiteError {
+      if e.isBusy {
+        return RPCError(
+          code: CreditError.Kind.unavailable.rawValue,
+          message: "The database is busy (another process holds the lock past the timeout); try again.",
+          reason: "database_busy")
+      }
+      if e.isReadOnly {
+        return RPCError(
+          code: CreditError.Kind.unavailable.rawValue, message: "The database is read-only; nothing can be changed.",
+          reason: "database_read_only")
+      }
+      if e.isFull {
+        return RPCError(
+          code: CreditError.Kind.unavailable.rawValue, message: "The disk or database is full; nothing was changed.",
+          reason: "database_full")
+      }
+      if e.isIOError || e.isCorrupt {
+        logger.error("storage failure: \(e)")
+        return RPCError(
+          code: CreditError.Kind.unavailable.rawValue, message: "The database could not be read or written.",
+          reason: "database_unavailable")
+      }
+      logger.error("internal store error: \(e)")
+    } else {
+      logger.error("internal error: \(error)")
+    }
+    return .internalError()
+  }
+}
