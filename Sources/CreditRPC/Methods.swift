@@ -25,7 +25,7 @@ extension ParamReader {
 
 /// Every method of the service, in the order of SPEC section 3.
 public enum Methods {
-  public static let all: [MethodDefinition] = catalog + learners + journey + Identity.methods + Purchase.methods + clock
+  public static let all: [MethodDefinition] = catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods + clock
 
   static let catalog: [MethodDefinition] = [
     .method(

@@ -82,7 +82,13 @@ public final class Server: GroupHandler {
       if method.mutates { try db.release("request") }
       return .success(result)
     } catch {
-      if method.mutates { db.rollback(to: "request") }
+      if method.mutates {
+        if (error as? CreditError)?.keepsChanges == true {
+          do { try db.release("request") } catch { db.rollback(to: "request") }
+        } else {
+          db.rollback(to: "request")
+        }
+      }
       switch error {
       case let e as CreditError: return .failure(rpcError(e))
       case let e as RPCError: return .failure(e)

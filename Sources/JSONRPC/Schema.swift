@@ -94,12 +94,20 @@ public struct Field: Sendable {
   public let schema: Schema
   public let required: Bool
   public let defaultValue: JSONValue?
+  /// Said when the field is missing, after what it must be: how to get it right.
+  public var hint: String?
 
   public init(_ name: String, _ schema: Schema, required: Bool = true, default defaultValue: JSONValue? = nil) {
     self.name = name
     self.schema = schema
     self.required = required
     self.defaultValue = defaultValue
+  }
+
+  public func hint(_ text: String) -> Field {
+    var f = self
+    f.hint = text
+    return f
   }
 
   public static func optional(_ name: String, _ schema: Schema, default value: JSONValue? = nil) -> Field {

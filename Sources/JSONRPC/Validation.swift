@@ -22,7 +22,8 @@ extension ObjectSchema {
       guard let value = object[f.name], !value.isNull else {
         if f.required {
           throw .invalidParams(
-            "Missing required field '\(where_)' (\(f.schema.expected)).", field: where_, reason: "missing_field")
+            "Missing required field '\(where_)' (\(f.schema.expected))." + (f.hint.map { " \($0)" } ?? ""),
+            field: where_, reason: "missing_field")
         }
         continue
       }

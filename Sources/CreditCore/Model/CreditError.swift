@@ -21,6 +21,9 @@ public struct CreditError: Error, Sendable, Equatable {
   public var reason: String
   /// The parameter at fault, when there is one.
   public var field: String?
+  /// The refusal itself is recorded (a declined payment leaves its history event): the changes made
+  /// before it are kept rather than rolled back.
+  public var keepsChanges = false
 
   public init(_ kind: Kind, _ message: String, reason: String, field: String? = nil) {
     self.kind = kind

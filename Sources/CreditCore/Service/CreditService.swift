@@ -12,6 +12,7 @@ public final class CreditService {
   public var actor = "admin"
   /// The largest decoded image accepted.
   public var maxImageBytes = 10 << 20
+  public var paymentProcessor: PaymentProcessor = TestPaymentProcessor()
 
   public init(db: Database, clock: Clock, deterministicIds: Bool) {
     self.db = db

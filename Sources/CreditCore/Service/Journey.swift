@@ -100,11 +100,15 @@ extension CreditService {
           current: current, grade: grade, minGrade: r.minGrade ?? 0, recordedAt: now, courseEnd: s.course.endsAt)
         {
           try setStatus(s, r.requirementId, from: current, to: status, reason: reason)
-          if status == .satisfied {
-            try db.run(
-              "UPDATE enrollments SET credit_grade = ? WHERE learner_id = ? AND course_id = ?",
-              [.double(grade), .text(learnerId), .text(courseId)])
-          }
+        }
+        // The grade the provider is told: the latest that met the minimum while the requirement stood.
+        let after = try db.queryOne(
+          "SELECT status FROM requirement_status WHERE learner_id = ? AND course_id = ? AND requirement_id = ?",
+          [.text(learnerId), .text(courseId), .text(r.requirementId)]) { $0.text(0) }
+        if after == RequirementStatus.satisfied.rawValue, grade >= r.minGrade ?? 0 {
+          try db.run(
+            "UPDATE enrollments SET credit_grade = ? WHERE learner_id = ? AND course_id = ?",
+            [.double(grade), .text(learnerId), .text(courseId)])
         }
       }
     }

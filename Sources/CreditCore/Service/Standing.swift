@@ -92,11 +92,12 @@ extension CreditService {
         let attempt = stored.map { Rules.attemptAt($0, now: now) }
         let score = try examScore(s.learner.learnerId, s.course.courseId, exam.examId)
         let (status, reason) = Rules.examStatus(current: current, exam: exam, attempt: attempt, score: score)
-        if status != current, let attempt, attempt.timedOut, stored?.status == .started {
+        if current == .pending, status == .submitted, let attempt, attempt.timedOut {
           timeCausedAt[r.requirementId] = attempt.deadline
         }
         state.status = status
         if reason != nil || status != current { state.reason = reason }
+        if status != current { state.updatedAt = timeCausedAt[r.requirementId] ?? now }
       case .reverification:
         let latest = try db.queryOne(
           """
@@ -107,6 +108,7 @@ extension CreditService {
         let (status, reason) = Rules.reverificationStatus(current: current, latest: latest, displayName: r.displayName)
         state.status = status
         if reason != nil || status != current { state.reason = reason }
+        if status != current { state.updatedAt = now }
       }
       states.append(state)
     }
@@ -184,7 +186,8 @@ extension CreditService {
   /// Records what time alone has changed since the last write for this learner and course, then
   /// returns the fresh standing; every write for a learner and course starts here.
   func settle(_ learnerId: String, _ courseId: String) throws -> Standing {
-    try sync(learnerId, courseId, byTimeOnly: true)
+    try recordTimeouts(learnerId, courseId)
+    return try sync(learnerId, courseId, byTimeOnly: true)
   }
 
   private func sendEligibleEmail(_ s: Standing) throws {
