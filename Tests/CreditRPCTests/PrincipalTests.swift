@@ -60,16 +60,23 @@ private func params(_ method: String, learner: String, provider: String, request
   case "createProvider":
     return ["providerId": "p2", "displayName": "P", "url": "https://p.example", "secrets": ["longsecret"]]
   case "offerCredit":
-    return ["courseId": .string(course), "providerId": .string(provider), "price": ["amount": "1", "currency": "USD"]]
+    return [
+      "courseId": .string(course), "providerId": .string(provider),
+      "price": ["amount": "1", "currency": "USD"],
+    ]
   case "createExam":
-    return ["courseId": .string(course), "examId": "e2", "displayName": "E", "timeLimitMinutes": 10, "passingScore": 0.5]
+    return [
+      "courseId": .string(course), "examId": "e2", "displayName": "E", "timeLimitMinutes": 10,
+      "passingScore": 0.5,
+    ]
   case "setCreditRequirements":
     return ["courseId": .string(course), "requirements": [["kind": "grade", "minGrade": 0.5]]]
   case "listCourses", "rpc.discover": return [:]
   case "createLearner":
     return ["learnerId": .string(learner), "fullName": "L", "email": "l@example.org", "country": "US"]
   case "enroll": return with(lc, ["mode": "verified"])
-  case "verifyIdentity": return ["learnerId": .string(learner), "photoIdImage": "aWQ=", "faceImage": "ZmFjZQ=="]
+  case "verifyIdentity":
+    return ["learnerId": .string(learner), "photoIdImage": "aWQ=", "faceImage": "ZmFjZQ=="]
   case "reviewVerification": return ["learnerId": .string(learner), "decision": "approved"]
   case "reverify": return with(lc, ["checkpointId": "c1", "faceImage": "ZmFjZQ=="])
   case "declineRequirement": return with(lc, ["requirementId": "reverification:c1"])
@@ -80,7 +87,11 @@ private func params(_ method: String, learner: String, provider: String, request
   case "getDashboard", "listNotifications": return ["learnerId": .string(learner)]
   case "purchaseCredit":
     return with(
-      lc, ["providerId": .string(provider), "payment": ["method": "card", "token": "tok_visa"], "idempotencyKey": "k"])
+      lc,
+      [
+        "providerId": .string(provider), "payment": ["method": "card", "token": "tok_visa"],
+        "idempotencyKey": "k",
+      ])
   case "getCreditRequest": return ["requestId": .string(requestId)]
   case "submitProviderDecision":
     return [
@@ -110,9 +121,18 @@ private func seededServer(as principal: Principal) throws -> (Server, String) {
         "endsAt": "2026-06-30T23:59:59Z",
       ]
     ),
-    ("createProvider", ["providerId": "asu", "displayName": "ASU", "url": "https://asu.example", "secrets": ["secret-1"]]),
-    ("offerCredit", ["courseId": .string(course), "providerId": "asu", "price": ["amount": "300", "currency": "USD"]]),
-    ("setCreditRequirements", ["courseId": .string(course), "requirements": [["kind": "grade", "minGrade": 0.5]]]),
+    (
+      "createProvider",
+      ["providerId": "asu", "displayName": "ASU", "url": "https://asu.example", "secrets": ["secret-1"]]
+    ),
+    (
+      "offerCredit",
+      ["courseId": .string(course), "providerId": "asu", "price": ["amount": "300", "currency": "USD"]]
+    ),
+    (
+      "setCreditRequirements",
+      ["courseId": .string(course), "requirements": [["kind": "grade", "minGrade": 0.5]]]
+    ),
     ("createLearner", ["learnerId": "alice", "fullName": "A", "email": "a@example.org", "country": "US"]),
     ("createLearner", ["learnerId": "bob", "fullName": "B", "email": "b@example.org", "country": "US"]),
     ("enroll", ["learnerId": "alice", "courseId": .string(course), "mode": "verified"]),
@@ -135,7 +155,8 @@ private func seededServer(as principal: Principal) throws -> (Server, String) {
     }
     if method == "purchaseCredit" { requestId = result["creditRequest"]?["requestId"]?.stringValue ?? "" }
   }
-  let server = Server(service: admin.service, principal: principal, testClock: clock, logger: Logger(level: .error))
+  let server = Server(
+    service: admin.service, principal: principal, testClock: clock, logger: Logger(level: .error))
   return (server, requestId)
 }
 
@@ -177,8 +198,13 @@ func principalTable(method: String) throws {
 @Test("a learner reading another learner's credit request, or one that does not exist, is forbidden")
 func creditRequestOfAnotherIsForbidden() throws {
   let (server, requestId) = try seededServer(as: .learner("bob"))
-  #expect(isForbidden(server.handle([Request(id: 1, method: "getCreditRequest", params: ["requestId": .string(requestId)])])[0]))
-  #expect(isForbidden(server.handle([Request(id: 1, method: "getCreditRequest", params: ["requestId": "nope"])])[0]))
+  #expect(
+    isForbidden(
+      server.handle([Request(id: 1, method: "getCreditRequest", params: ["requestId": .string(requestId)])])[
+        0]))
+  #expect(
+    isForbidden(server.handle([Request(id: 1, method: "getCreditRequest", params: ["requestId": "nope"])])[0])
+  )
 }
 
 @Test("a provider decision needs a valid signature, even from admin")
