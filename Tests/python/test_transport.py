@@ -360,6 +360,12 @@ def test_nesting_513_rejected_512_accepted():
     assert_error(json.loads(out[2]), -32700, id=None, reason="nesting_too_deep")
 
 
+def test_nesting_512_objects_accepted_as_json():
+    obj512 = '{"a":' * 512 + "1" + "}" * 512
+    r = only([obj512])
+    assert_error(r, -32600, id=None)
+
+
 def is_notification(m) -> bool:
     """A valid JSON-RPC 2.0 notification: it gets no response."""
     return (isinstance(m, dict) and "id" not in m and m.get("jsonrpc") == "2.0"
@@ -561,6 +567,47 @@ def test_db_state_survives_restart(tmp_path):
     responses([request("createLearner", id=1, **LEARNER)], "--db", db)
     rs = responses([request("getDashboard", id=2, learnerId="ann")], "--db", db)
     assert rs[0]["result"] == {"learnerId": "ann", "enrollments": []}
+
+
+def test_answer_means_committed(tmp_path):
+    """A write's answer comes only after its commit: another process sees it at once."""
+    db = str(tmp_path / "credit.sqlite")
+    with Rpc(db=db) as writer:
+        assert writer.call("createLearner", **LEARNER)["learnerId"] == "ann"
+        rs = responses([request("getDashboard", id=1, learnerId="ann")], "--db", db)
+        assert rs[0].get("result") == {"learnerId": "ann", "enrollments": []}, rs
+
+
+def test_two_processes_on_one_database_lose_nothing(tmp_path):
+    db = str(tmp_path / "credit.sqlite")
+    responses([LIST], "--db", db)  # created and migrated once
+
+    def learners(prefix):
+        return "".join(request("createLearner", id=i, learnerId=f"{prefix}{i}", fullName="N", email="n@example.com",
+                               country="US") + "\n" for i in range(150)).encode()
+
+    procs = [subprocess.Popen([binary(), "--db", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=base_env()) for _ in range(2)]
+    try:
+        outs = [p.communicate(learners(prefix), timeout=60) for p, prefix in zip(procs, ["a", "b"])]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=5)
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        rs = [json.loads(x) for x in out.decode().splitlines()]
+        assert len(rs) == 150 and all("result" in r for r in rs), [r for r in rs if "error" in r][:3]
+    batch = [{"jsonrpc": "2.0", "id": f"{c}{i}", "method": "getDashboard", "params": {"learnerId": f"{c}{i}"}}
+             for c in "ab" for i in range(150)]
+    rs = responses([json.dumps(batch)], "--db", db)[0]
+    assert all("result" in r for r in rs), [r for r in rs if "error" in r][:3]
+
+
+def test_input_times_with_fractions_output_whole_seconds():
+    rs = responses([request("clock.set", id=1, now="2026-03-01T10:00:00.250-05:00")], "--test-clock", EXAMPLE_CLOCK)
+    assert rs[0]["result"]["now"] == "2026-03-01T15:00:00Z"
 
 
 def test_env_credit_rpc_db_honoured(tmp_path):
