@@ -4,7 +4,8 @@ import PackageDescription
 let package = Package(
   name: "credit-rpc",
   products: [
-    .executable(name: "credit-rpc", targets: ["credit-rpc"])
+    .executable(name: "credit-rpc", targets: ["credit-rpc"]),
+    .executable(name: "credit-bench", targets: ["credit-bench"]),
   ],
   targets: [
     .systemLibrary(
@@ -20,6 +21,7 @@ let package = Package(
     .target(name: "CreditCore", dependencies: ["SQLite", "CreditCrypto"]),
     .target(name: "CreditRPC", dependencies: ["CreditCore", "JSONRPC", "JSON", "CreditCrypto"]),
     .executableTarget(name: "credit-rpc", dependencies: ["CreditRPC", "CreditCore", "JSONRPC", "SQLite"]),
+    .executableTarget(name: "credit-bench", dependencies: ["JSON"]),
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),

@@ -27,7 +27,8 @@ public struct MethodDefinition: @unchecked Sendable {
 
   init(
     _ name: String, _ summary: String, access: Access, mutates: Bool, params: [Field], resultName: String,
-    result: Schema, testClockOnly: Bool = false, run: @escaping (ParamReader, MethodContext) throws -> JSONValue
+    result: Schema, testClockOnly: Bool = false,
+    run: @escaping (ParamReader, MethodContext) throws -> JSONValue
   ) {
     self.name = name
     self.summary = summary
