@@ -388,8 +388,9 @@ def answered(line: bytes) -> bool:
 def test_random_bytes_never_crash():
     rng = random.Random(20260101)
     alphabet = b'{}[]":,. 0123456789-+eE\\/truefalsnul\t\rjsonrpcmethodidparams\x00\xff\xc3\xa9'
+    count = int(os.environ.get("CREDIT_RPC_FUZZ_LINES", "1800"))  # .ci/run sets a budget
     lines = []
-    for i in range(1500):
+    for i in range(count * 5 // 6):
         size = rng.randint(0, 120)
         if i % 3 == 0:
             body = bytes(rng.randrange(256) for _ in range(size))
@@ -397,7 +398,7 @@ def test_random_bytes_never_crash():
             body = bytes(rng.choice(alphabet) for _ in range(size))
         lines.append(body.replace(b"\n", b" "))
     # Some near-valid requests too.
-    for i in range(300):
+    for i in range(count // 6):
         msg = bytearray(request("listCourses", id=i).encode())
         for _ in range(rng.randint(1, 3)):
             msg[rng.randrange(len(msg))] = rng.choice(alphabet)
@@ -408,7 +409,7 @@ def test_random_bytes_never_crash():
     assert p.returncode == 0, p.stderr[-2000:]
 
     expected = sum(1 for line in lines if answered(line))
-    assert expected > 1500
+    assert expected > count * 4 // 5
     out = p.stdout.decode("utf-8").split("\n")
     assert out[-1] == ""
     out = out[:-1]
