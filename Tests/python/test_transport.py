@@ -155,7 +155,8 @@ def test_batch_answer_is_one_line_in_request_order():
 
 
 @pytest.mark.parametrize("id_text", ['"abc"', '"é \\" \\u00e9"', "1", "0", "-7", "1.50", "-0", "1e3", "2.5E-3",
-                                     "null", "12345678901234567890", "-98765432109876543210.125"])
+                                     "null", "12345678901234567890", "-98765432109876543210.125", "1E+3",
+                                     "-1.5e-10", "0.0"])
 def test_ids_echoed_exactly(id_text):
     out, err, rc = run_lines(['{"jsonrpc":"2.0","id":%s,"method":"listCourses"}' % id_text])
     assert rc == 0 and len(out) == 1, (out, err)
@@ -267,6 +268,22 @@ def test_blank_and_whitespace_lines_ignored():
     data = b"\n \n\t\n\r\n \t\r \n" + LIST.encode() + b"\n\n   \n"
     out, err, rc = run_lines(data)
     assert rc == 0 and [json.loads(x)["id"] for x in out] == [1], (out, err)
+
+
+def test_whitespace_around_the_message():
+    out, err, rc = run_lines(b" \t " + LIST.encode() + b" \t \r\n")
+    assert rc == 0 and [json.loads(x)["id"] for x in out] == [1], (out, err)
+
+
+@pytest.mark.parametrize("line", [LIST + " x", LIST + LIST, '{"jsonrpc":"2.0","id":01,"method":"listCourses"}',
+                                  "{'jsonrpc':'2.0'}", '{"a":1,}', "\x00"])
+def test_not_json_is_parse_error(line):
+    assert_error(only([line]), -32700, id=None)
+
+
+def test_repeated_param_field():
+    r = only(['{"jsonrpc":"2.0","id":1,"method":"listCourses","params":{"creditOnly":true,"creditOnly":false}}'])
+    assert_error(r, -32602, id=1, field="creditOnly")
 
 
 def test_last_line_without_newline_answered():
@@ -437,6 +454,14 @@ def test_interactive_batch_and_error_answered_at_once():
         assert r.exchange(request("listCourses", id=5))["id"] == 5
 
 
+def test_interactive_long_lines():
+    with Rpc("--max-line-bytes", "100000") as r:
+        long = request("listCourses", id=1, x="a" * 150_000)
+        assert_error(r.exchange(long), -32600, id=None, reason="line_too_long")
+        assert_error(r.exchange(request("listCourses", id=2, x="a" * 90_000)), -32602, id=2, field="x")
+        assert r.exchange(request("listCourses", id=3))["result"] == {"courses": []}
+
+
 def test_stdout_closed_early_exits_quietly():
     p = subprocess.Popen([binary(), "--db", ":memory:"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=base_env())
@@ -528,6 +553,26 @@ def test_principal_from_env():
                 stdin=(request("createLearner", id=1, **LEARNER) + "\n").encode())
     assert p.returncode == 0
     assert_error(json.loads(p.stdout), -32007, id=1)
+
+
+def test_principals_checked_before_anything_else():
+    lines = [request("getDashboard", id=1, learnerId="bob"),
+             request("createCourse", id=2, courseId="not-a-course"),
+             request("getDashboard", id=3, learnerId="bob", bogus=1),
+             request("listCourses", id=4),
+             request("rpc.discover", id=5),
+             request("clock.advance", id=6, seconds=1)]
+    rs = responses(lines, "--as", "learner:ann", "--test-clock", EXAMPLE_CLOCK)
+    for r in rs[:3]:
+        assert_error(r, -32007, id=r["id"])
+    assert all("result" in r for r in rs[3:]), rs[3:]
+    # Staff may not act as the learner; the principal check comes before validation.
+    rs = responses([request("verifyIdentity", id=1, learnerId="ann")], "--as", "staff")
+    assert_error(rs[0], -32007, id=1)
+    rs = responses([request("getDashboard", id=1, learnerId="ann"), request("createCourse", id=2)],
+                   "--as", "provider:asu")
+    assert_error(rs[0], -32007, id=1)
+    assert_error(rs[1], -32007, id=2)
 
 
 def test_malformed_principal_from_env_exit_2():
