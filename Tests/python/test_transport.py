@@ -599,6 +599,19 @@ def test_db_in_missing_folder(tmp_path):
     assert p.stderr.strip()
 
 
+def test_db_not_a_credit_rpc_database(tmp_path):
+    import sqlite3
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(random.Random(7).randbytes(5000))
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE t (x)")
+    for path in (garbage, other, tmp_path):
+        p = run_cli("--db", str(path), stdin=(LIST + "\n").encode())
+        assert p.returncode != 0 and p.stdout == b"" and p.stderr.strip(), (path, p)
+        assert b"Fatal error" not in p.stderr
+
+
 def test_db_file_created_with_mode_0600(tmp_path):
     db = tmp_path / "credit.sqlite"
     # A permissive umask: the service must not rely on the caller's.
