@@ -32,7 +32,7 @@ enum MethodExamples {
     (
       "setCreditRequirements", "01-catalog line 6",
       ##"{"courseId":"course-v1:MITx+6.002x+2026_T1","requirements":[{"kind":"grade","minGrade":0.8}]}"##,
-      ##"{"requirements":[{"requirementId":"grade","kind":"grade","displayName":"Final grade","order":1,"criteria":{"minGrade":0.8}}],"courseId":"course-v1:MITx+6.002x+2026_T1"}"##
+      ##"{"courseId":"course-v1:MITx+6.002x+2026_T1","requirements":[{"requirementId":"grade","kind":"grade","displayName":"Final grade","order":1,"criteria":{"minGrade":0.8}}]}"##
     ),
     (
       "createLearner", "03-grade-to-eligible line 6",
@@ -67,7 +67,7 @@ enum MethodExamples {
     (
       "getHistory", "03-grade-to-eligible line 17",
       ##"{"learnerId":"ann","courseId":"course-v1:MITx+6.002x+2026_T1"}"##,
-      ##"{"events":[{"eventId":1,"at":"2026-01-10T09:00:00Z","actor":"admin","kind":"enrolled","requirementId":null,"from":null,"to":"verified","detail":null},{"eventId":2,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"gradeRecorded","requirementId":null,"from":null,"to":"0.65","detail":null},{"eventId":3,"at":"2026-06-15T18:30:00Z","actor":"admin","kind":"gradeRecorded","requirementId":null,"from":null,"to":"0.86","detail":null},{"eventId":4,"at":"2026-06-15T18:30:00Z","actor":"admin","kind":"requirementStatusChanged","requirementId":"grade","from":"pending","to":"satisfied","detail":"Final grade 0.86 meets the minimum of 0.8."},{"eventId":5,"at":"2026-06-15T18:30:00Z","actor":"admin","kind":"eligibilityChanged","requirementId":null,"from":"notYetEligible","to":"eligible","detail":null}]}"##
+      ##"{"events":[{"eventId":1,"at":"2026-01-10T09:00:00Z","actor":"admin","kind":"enrolled","requirementId":null,"from":null,"to":"verified","detail":null},{"eventId":2,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"gradeRecorded","requirementId":null,"from":null,"to":"0.65","detail":null},{"eventId":3,"at":"2026-06-15T18:30:00Z","actor":"admin","kind":"gradeRecorded","requirementId":null,"from":"0.65","to":"0.86","detail":null},{"eventId":4,"at":"2026-06-15T18:30:00Z","actor":"admin","kind":"requirementStatusChanged","requirementId":"grade","from":"pending","to":"satisfied","detail":"Final grade 0.86 meets the minimum of 0.8."},{"eventId":5,"at":"2026-06-15T18:30:00Z","actor":"admin","kind":"eligibilityChanged","requirementId":null,"from":"notYetEligible","to":"eligible","detail":null}]}"##
     ),
     (
       "createExam", "04-identity-and-exams line 3",

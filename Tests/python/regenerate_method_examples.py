@@ -24,8 +24,8 @@ TARGET = REPO / "Sources" / "CreditRPC" / "MethodExamples.swift"
 def pairs() -> list[tuple[str, str, dict, object]]:
     """(method, example name, params, result), the first success of each method, in file order."""
     seen: dict[str, tuple[str, str, dict, object]] = {}
-    for requests in sorted(p for p in EXAMPLES.glob("*.jsonl") if not p.name.endswith(".expected.jsonl")):
-        expected = requests.with_name(requests.name[: -len(".jsonl")] + ".expected.jsonl")
+    for requests in sorted(EXAMPLES.glob("*.jsonl")):
+        expected = EXAMPLES / "expected" / requests.name
         answers = {}
         for line in expected.read_text().splitlines():
             try:

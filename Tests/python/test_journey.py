@@ -173,7 +173,7 @@ def test_history_shows_every_transition_in_order_with_actor_and_time():
         assert summary == [
             ("enrolled", None, None, "verified", "admin", START),
             ("gradeRecorded", None, None, "0.5", "admin", START),
-            ("gradeRecorded", None, None, "0.85", "admin", "2026-03-01T01:00:00Z"),
+            ("gradeRecorded", None, "0.5", "0.85", "admin", "2026-03-01T01:00:00Z"),
             ("requirementStatusChanged", "grade", "pending", "satisfied", "admin", "2026-03-01T01:00:00Z"),
             ("eligibilityChanged", None, "notYetEligible", "eligible", "admin", "2026-03-01T01:00:00Z"),
         ]

@@ -88,6 +88,7 @@ extension CreditService {
     var s = try settle(learnerId, courseId)
     if let examId {
       _ = try exam(courseId, examId)
+      let previous = try examScore(learnerId, courseId, examId)
       try db.run(
         """
         INSERT INTO exam_scores (learner_id, course_id, exam_id, score, recorded_at) VALUES (?, ?, ?, ?, ?)
@@ -96,15 +97,16 @@ extension CreditService {
         """, [.text(learnerId), .text(courseId), .text(examId), .double(grade), .int(now)])
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "examScoreRecorded",
-        requirementId: "proctoredExam:\(examId)",
+        requirementId: "proctoredExam:\(examId)", from: previous.map(Rules.formatGrade),
         to: Rules.formatGrade(grade))
     } else {
       try db.run(
         "UPDATE enrollments SET course_grade = ? WHERE learner_id = ? AND course_id = ?",
         [.double(grade), .text(learnerId), .text(courseId)])
-      s.courseGrade = grade
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded", to: Rules.formatGrade(grade))
+        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded", from: s.courseGrade.map(Rules.formatGrade),
+        to: Rules.formatGrade(grade))
+      s.courseGrade = grade
       if !s.frozen, let r = s.requirements.first(where: { $0.kind == .grade }) {
         let current = s.stored[r.requirementId]?.status ?? .pending
         if let (status, reason) = Rules.gradeStatus(
