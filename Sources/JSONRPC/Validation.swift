@@ -8,13 +8,15 @@ extension ObjectSchema {
     for m in object.members {
       let where_ = join(path, m.key)
       if !seen.insert(m.key).inserted {
-        throw .invalidParams("Field '\(where_)' appears more than once; send it once.", field: where_,
+        throw .invalidParams(
+          "Field '\(where_)' appears more than once; send it once.", field: where_,
           reason: "duplicate_field")
       }
       if field(m.key) == nil {
         let accepted = fields.map(\.name).joined(separator: ", ")
         throw .invalidParams(
-          "Unknown field '\(where_)'. The accepted fields are: \(accepted).", field: where_, reason: "unknown_field")
+          "Unknown field '\(where_)'. The accepted fields are: \(accepted).", field: where_,
+          reason: "unknown_field")
       }
     }
     for f in fields {
@@ -22,7 +24,8 @@ extension ObjectSchema {
       guard let value = object[f.name], !value.isNull else {
         if f.required {
           throw .invalidParams(
-            "Missing required field '\(where_)' (\(f.schema.expected)).", field: where_, reason: "missing_field")
+            "Missing required field '\(where_)' (\(f.schema.expected))." + (f.hint.map { " \($0)" } ?? ""),
+            field: where_, reason: "missing_field")
         }
         continue
       }
@@ -75,7 +78,8 @@ extension Schema {
       }
       if bytes < minLength, s.unicodeScalars.count < minLength {
         throw .invalidParams(
-          minLength == 1 ? "Field '\(path)' must not be empty." : "Field '\(path)' is too short.", field: path,
+          minLength == 1 ? "Field '\(path)' must not be empty." : "Field '\(path)' is too short.",
+          field: path,
           reason: minLength == 1 ? "empty" : "too_short")
       }
       if let format, !format.isValid(s) { throw wrong() }
@@ -111,7 +115,8 @@ extension Schema {
       let tagPath = "\(path).\(tag)"
       let names = variants.map { "\"\($0.0)\"" }.joined(separator: ", ")
       guard let t = members[tag] else {
-        throw .invalidParams("Missing required field '\(tagPath)' (one of \(names)).", field: tagPath,
+        throw .invalidParams(
+          "Missing required field '\(tagPath)' (one of \(names)).", field: tagPath,
           reason: "missing_field")
       }
       guard case .string(let s) = t, let variant = variants.first(where: { $0.0 == s }) else {

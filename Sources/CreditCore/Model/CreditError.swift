@@ -21,6 +21,9 @@ public struct CreditError: Error, Sendable, Equatable {
   public var reason: String
   /// The parameter at fault, when there is one.
   public var field: String?
+  /// The refusal itself is recorded (a declined payment leaves its history event): the changes made
+  /// before it are kept rather than rolled back.
+  public var keepsChanges = false
 
   public init(_ kind: Kind, _ message: String, reason: String, field: String? = nil) {
     self.kind = kind
@@ -29,7 +32,9 @@ public struct CreditError: Error, Sendable, Equatable {
     self.field = field
   }
 
-  public static func notFound(_ what: String, _ id: String, field: String, reason: String? = nil) -> CreditError {
+  public static func notFound(_ what: String, _ id: String, field: String, reason: String? = nil)
+    -> CreditError
+  {
     CreditError(
       .notFound, "No \(what) with id '\(id)' exists.", reason: reason ?? "\(what.replacingSpaces)_not_found",
       field: field)
@@ -37,7 +42,8 @@ public struct CreditError: Error, Sendable, Equatable {
 
   public static func notEnrolled(_ learnerId: String, _ courseId: String) -> CreditError {
     CreditError(
-      .notFound, "Learner '\(learnerId)' is not enrolled in \(courseId); enroll first.", reason: "not_enrolled",
+      .notFound, "Learner '\(learnerId)' is not enrolled in \(courseId); enroll first.",
+      reason: "not_enrolled",
       field: "courseId")
   }
 

@@ -29,7 +29,8 @@ public enum RFC3339 {
     }
     guard i < b.count, b[i] == 0x54 || b[i] == 0x74 else { return nil }  // T or t
     i += 1
-    guard let hour = digits(2), expect(0x3A), let minute = digits(2), expect(0x3A), let second = digits(2) else {
+    guard let hour = digits(2), expect(0x3A), let minute = digits(2), expect(0x3A), let second = digits(2)
+    else {
       return nil
     }
     if i < b.count, b[i] == 0x2E {  // fraction
@@ -51,7 +52,8 @@ public enum RFC3339 {
       return nil
     }
     guard i == b.count else { return nil }
-    guard (1...9999).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+    guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
+      day <= daysIn(month: month, year: year),
       hour < 24, minute < 60, second < 60
     else { return nil }
     let days = daysFromCivil(year, month, day)

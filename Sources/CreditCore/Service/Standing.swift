@@ -38,7 +38,8 @@ extension CreditService {
         """, [.text(learnerId), .text(courseId)],
         { s in
           (
-            EnrollmentMode(rawValue: s.text(0)) ?? .audit, s.int64(1), Eligibility(rawValue: s.text(2)) ?? .notYetEligible,
+            EnrollmentMode(rawValue: s.text(0)) ?? .audit, s.int64(1),
+            Eligibility(rawValue: s.text(2)) ?? .notYetEligible,
             s.optionalInt64(3), s.optionalInt64(4), s.optionalDouble(5), s.optionalDouble(6)
           )
         })
@@ -52,7 +53,8 @@ extension CreditService {
     {
       guard let r = byId[rid] else { continue }
       stored[rid] = RequirementState(
-        requirement: r, status: RequirementStatus(rawValue: status) ?? .pending, reason: reason, updatedAt: updatedAt)
+        requirement: r, status: RequirementStatus(rawValue: status) ?? .pending, reason: reason,
+        updatedAt: updatedAt)
     }
     let frozen =
       try db.scalarInt(
@@ -60,7 +62,8 @@ extension CreditService {
         [.text(learnerId), .text(courseId)]) == 1
     return Standing(
       learner: learner, course: course, mode: row.0, enrolledAt: row.1, eligibility: row.2, eligibleAt: row.3,
-      deadlineOverride: row.4, courseGrade: row.5, creditGrade: row.6, requirements: requirements, stored: stored,
+      deadlineOverride: row.4, courseGrade: row.5, creditGrade: row.6, requirements: requirements,
+      stored: stored,
       frozen: frozen)
   }
 
@@ -92,21 +95,25 @@ extension CreditService {
         let attempt = stored.map { Rules.attemptAt($0, now: now) }
         let score = try examScore(s.learner.learnerId, s.course.courseId, exam.examId)
         let (status, reason) = Rules.examStatus(current: current, exam: exam, attempt: attempt, score: score)
-        if status != current, let attempt, attempt.timedOut, stored?.status == .started {
+        if current == .pending, status == .submitted, let attempt, attempt.timedOut {
           timeCausedAt[r.requirementId] = attempt.deadline
         }
         state.status = status
         if reason != nil || status != current { state.reason = reason }
+        if status != current { state.updatedAt = timeCausedAt[r.requirementId] ?? now }
       case .reverification:
         let latest = try db.queryOne(
           """
           SELECT \(Rows.verification) FROM verifications
           WHERE learner_id = ? AND kind = 'reverification' AND course_id = ? AND checkpoint_id = ?
           ORDER BY seq DESC LIMIT 1
-          """, [.text(s.learner.learnerId), .text(s.course.courseId), .optional(r.checkpointId)], Rows.verification)
-        let (status, reason) = Rules.reverificationStatus(current: current, latest: latest, displayName: r.displayName)
+          """, [.text(s.learner.learnerId), .text(s.course.courseId), .optional(r.checkpointId)],
+          Rows.verification)
+        let (status, reason) = Rules.reverificationStatus(
+          current: current, latest: latest, displayName: r.displayName)
         state.status = status
         if reason != nil || status != current { state.reason = reason }
+        if status != current { state.updatedAt = now }
       }
       states.append(state)
     }
@@ -122,7 +129,8 @@ extension CreditService {
       eligibility: e.eligibility,
       purchaseDeadline: e.eligibility == .eligible
         ? Rules.purchaseDeadline(
-          courseEnd: s.course.endsAt, windowDays: s.course.purchaseWindowDays, override: s.deadlineOverride) : nil,
+          courseEnd: s.course.endsAt, windowDays: s.course.purchaseWindowDays, override: s.deadlineOverride)
+        : nil,
       requirements: e.states)
   }
 
@@ -149,7 +157,10 @@ extension CreditService {
         DO UPDATE SET status = excluded.status, reason = excluded.reason,
           updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
         """,
-        [.text(learnerId), .text(courseId), .text(rid), .text(state.status.rawValue), .optional(state.reason), .int(at)])
+        [
+          .text(learnerId), .text(courseId), .text(rid), .text(state.status.rawValue),
+          .optional(state.reason), .int(at),
+        ])
       if from != state.status {
         try recordEvent(
           learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
@@ -157,7 +168,11 @@ extension CreditService {
           actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
       }
       var updated = state
-      if from == state.status, let previous = old?.updatedAt { updated.updatedAt = previous } else { updated.updatedAt = at }
+      if from == state.status, let previous = old?.updatedAt {
+        updated.updatedAt = previous
+      } else {
+        updated.updatedAt = at
+      }
       s.stored[rid] = updated
     }
     if e.eligibility != s.eligibility {
@@ -184,7 +199,8 @@ extension CreditService {
   /// Records what time alone has changed since the last write for this learner and course, then
   /// returns the fresh standing; every write for a learner and course starts here.
   func settle(_ learnerId: String, _ courseId: String) throws -> Standing {
-    try sync(learnerId, courseId, byTimeOnly: true)
+    try recordTimeouts(learnerId, courseId)
+    return try sync(learnerId, courseId, byTimeOnly: true)
   }
 
   private func sendEligibleEmail(_ s: Standing) throws {

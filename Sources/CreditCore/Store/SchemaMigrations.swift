@@ -172,7 +172,7 @@ public enum SchemaMigrations {
         purchased_at INTEGER NOT NULL,
         idempotency_key TEXT NOT NULL,
         params_digest TEXT NOT NULL,
-        response TEXT NOT NULL,
+        complete_parameters TEXT,
         seq INTEGER NOT NULL UNIQUE,
         UNIQUE (learner_id, idempotency_key)
       ) STRICT;

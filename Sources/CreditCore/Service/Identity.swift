@@ -1,0 +1,207 @@
+import CreditCrypto
+import SQLite
+
+/// How a review names the verification it decides.
+public enum VerificationAddress: Sendable {
+  case id(String)
+  /// The learner's pending initial verification.
+  case initial(learnerId: String)
+  /// The learner's pending reverification at a checkpoint.
+  case checkpoint(learnerId: String, courseId: String, checkpointId: String)
+}
+
+extension CreditService {
+  /// SHA-256 (hex) and size of a base64 image; the bytes themselves are never kept.
+  func imageDigest(_ base64: String, field: String) throws -> (String, Int) {
+    do {
+      let (digest, count) = try Base64.digest(base64, maxDecodedBytes: maxImageBytes)
+      guard count > 0 else {
+        throw CreditError.invalidParams(
+          "\(field) is empty; send the image, base64-encoded.", field: field,
+          reason: "empty_image")
+      }
+      return (Hex.encode(digest), count)
+    } catch let e as Base64.DecodeError {
+      switch e {
+      case .tooLarge(let limit):
+        throw CreditError.invalidParams(
+          "\(field) is larger than \(limit) bytes once decoded; send a smaller image.", field: field,
+          reason: "image_too_large")
+      default:
+        throw CreditError.invalidParams(
+          "\(field) is not valid base64 (standard alphabet, optional = padding, no spaces or line breaks).",
+          field: field, reason: "invalid_base64")
+      }
+    }
+  }
+
+  func verification(_ id: String) throws -> Verification {
+    guard
+      let v = try db.queryOne(
+        "SELECT \(Rows.verification) FROM verifications WHERE verification_id = ?", [.text(id)],
+        Rows.verification)
+    else { throw CreditError.notFound("verification", id, field: "verificationId") }
+    return v
+  }
+
+  // MARK: Initial verification
+
+  public func verifyIdentity(learnerId: String, photoIdImage: String, faceImage: String) throws
+    -> Verification
+  {
+    _ = try learner(learnerId)
+    if let latest = try latestInitialVerification(learnerId) {
+      if latest.status == .submitted {
+        throw CreditError.invalidState(
+          "An identity verification is already waiting for review (\(latest.verificationId)).",
+          reason: "verification_pending")
+      }
+      if Rules.isValidApproval(latest, now: now) {
+        throw CreditError.invalidState(
+          "The learner's identity is already verified until \(RFC3339.format(latest.expiresAt ?? now)).",
+          reason: "already_verified")
+      }
+    }
+    let (idDigest, idBytes) = try imageDigest(photoIdImage, field: "photoIdImage")
+    let (faceDigest, faceBytes) = try imageDigest(faceImage, field: "faceImage")
+    let seq = try nextSequence("verification")
+    let id = "ver_\(seq)"
+    try db.run(
+      """
+      INSERT INTO verifications (verification_id, learner_id, kind, status, submitted_at, photo_id_sha256,
+        photo_id_bytes, face_sha256, face_bytes, seq)
+      VALUES (?, ?, 'initial', 'submitted', ?, ?, ?, ?, ?, ?)
+      """,
+      [
+        .text(id), .text(learnerId), .int(now), .text(idDigest), .int(idBytes), .text(faceDigest),
+        .int(faceBytes), .int(seq),
+      ])
+    try recordEvent(
+      learnerId: learnerId, courseId: nil, kind: "verificationSubmitted", to: "submitted", detail: id)
+    return try verification(id)
+  }
+
+  public func reviewVerification(_ address: VerificationAddress, approved: Bool, reason: String?) throws
+    -> Verification
+  {
+    let v: Verification
+    switch address {
+    case .id(let id):
+      v = try verification(id)
+    case .initial(let learnerId):
+      _ = try learner(learnerId)
+      guard let latest = try latestInitialVerification(learnerId) else {
+        throw CreditError(
+          .notFound, "Learner '\(learnerId)' has not submitted an identity verification.",
+          reason: "verification_not_found", field: "learnerId")
+      }
+      v = latest
+    case .checkpoint(let learnerId, let courseId, let checkpointId):
+      _ = try learner(learnerId)
+      _ = try course(courseId)
+      guard
+        let latest = try db.queryOne(
+          """
+          SELECT \(Rows.verification) FROM verifications
+          WHERE learner_id = ? AND kind = 'reverification' AND course_id = ? AND checkpoint_id = ?
+          ORDER BY seq DESC LIMIT 1
+          """, [.text(learnerId), .text(courseId), .text(checkpointId)], Rows.verification)
+      else {
+        throw CreditError(
+          .notFound,
+          "Learner '\(learnerId)' has no reverification at checkpoint '\(checkpointId)' in \(courseId).",
+          reason: "verification_not_found", field: "checkpointId")
+      }
+      v = latest
+    }
+    let decision: VerificationStatus = approved ? .approved : .denied
+    if v.status != .submitted {
+      if v.status == decision { return v }
+      throw CreditError.invalidState(
+        "Verification \(v.verificationId) was already \(v.status.rawValue); it cannot be \(decision.rawValue) now.",
+        reason: "already_reviewed")
+    }
+    if let courseId = v.courseId { _ = try settle(v.learnerId, courseId) }
+    let expires: Instant? = (v.kind == .initial && approved) ? now + Rules.verificationValidity : nil
+    try db.run(
+      "UPDATE verifications SET status = ?, reviewed_at = ?, expires_at = ?, reason = ? WHERE verification_id = ?",
+      [.text(decision.rawValue), .int(now), .optional(expires), .optional(reason), .text(v.verificationId)])
+    try recordEvent(
+      learnerId: v.learnerId, courseId: v.courseId, kind: "verificationReviewed",
+      requirementId: v.checkpointId.map { "reverification:\($0)" }, from: "submitted", to: decision.rawValue,
+      detail: v.verificationId)
+    if let courseId = v.courseId { try sync(v.learnerId, courseId) }
+    return try verification(v.verificationId)
+  }
+
+  // MARK: Reverification
+
+  public func reverify(learnerId: String, courseId: String, checkpointId: String, faceImage: String) throws
+    -> Verification
+  {
+    let s = try settle(learnerId, courseId)
+    let rid = Requirement.id(kind: .reverification, checkpointId: checkpointId)
+    guard s.requirements.contains(where: { $0.requirementId == rid }) else {
+      throw CreditError(
+        .notFound, "Course \(courseId) has no identity checkpoint '\(checkpointId)'.",
+        reason: "checkpoint_not_found",
+        field: "checkpointId")
+    }
+    guard !s.frozen else {
+      throw CreditError.invalidState(
+        "Credit was already purchased for \(courseId); requirements can no longer change.",
+        reason: "credit_requested")
+    }
+    let status = try evaluate(s).states.first { $0.requirement.requirementId == rid }?.status ?? .pending
+    switch status {
+    case .declined:
+      throw CreditError.invalidState(
+        "This identity check was declined; declining is final.", reason: "declined")
+    case .satisfied:
+      throw CreditError.invalidState("This identity check is already satisfied.", reason: "already_satisfied")
+    case .submitted:
+      throw CreditError.invalidState(
+        "A photo for this identity check is already waiting for review.", reason: "verification_pending")
+    case .pending, .failed:
+      break
+    }
+    guard now <= s.course.endsAt else {
+      throw CreditError(
+        .deadlinePassed, "\(courseId) has ended; identity checks can no longer be retried.",
+        reason: "course_ended",
+        field: "courseId")
+    }
+    guard let initial = try latestApprovedInitial(learnerId), Rules.isValidApproval(initial, now: now) else {
+      throw CreditError.invalidState(
+        "Reverification needs an approved initial identity verification; call verifyIdentity first.",
+        reason: "verification_required")
+    }
+    let (faceDigest, faceBytes) = try imageDigest(faceImage, field: "faceImage")
+    let seq = try nextSequence("verification")
+    let id = "ver_\(seq)"
+    try db.run(
+      """
+      INSERT INTO verifications (verification_id, learner_id, kind, course_id, checkpoint_id, status, submitted_at,
+        face_sha256, face_bytes, seq)
+      VALUES (?, ?, 'reverification', ?, ?, 'submitted', ?, ?, ?, ?)
+      """,
+      [
+        .text(id), .text(learnerId), .text(courseId), .text(checkpointId), .int(now), .text(faceDigest),
+        .int(faceBytes), .int(seq),
+      ])
+    try recordEvent(
+      learnerId: learnerId, courseId: courseId, kind: "verificationSubmitted", requirementId: rid,
+      to: "submitted",
+      detail: id)
+    try sync(learnerId, courseId)
+    return try verification(id)
+  }
+
+  func latestApprovedInitial(_ learnerId: String) throws -> Verification? {
+    try db.queryOne(
+      """
+      SELECT \(Rows.verification) FROM verifications
+      WHERE learner_id = ? AND kind = 'initial' AND status = 'approved' ORDER BY seq DESC LIMIT 1
+      """, [.text(learnerId)], Rows.verification)
+  }
+}

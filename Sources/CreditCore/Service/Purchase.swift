@@ -1,0 +1,380 @@
+import CreditCrypto
+import SQLite
+
+public enum PaymentMethod: String, Sendable, CaseIterable {
+  case card, paypal
+}
+
+/// What a payment processor said.
+public enum PaymentOutcome: Sendable, Equatable {
+  case approved
+  case declined(reason: String, message: String)
+}
+
+/// The seam where a real payment processor plugs in.
+public protocol PaymentProcessor: AnyObject {
+  func charge(method: PaymentMethod, token: String, amount: Money) -> PaymentOutcome
+}
+
+/// The built-in test processor of SPEC section 2.
+public final class TestPaymentProcessor: PaymentProcessor {
+  public init() {}
+  public func charge(method: PaymentMethod, token: String, amount: Money) -> PaymentOutcome {
+    switch (method, token) {
+    case (.card, "tok_visa"), (.paypal, "paypal_approved"):
+      return .approved
+    case (.card, "tok_chargeDeclined"):
+      return .declined(reason: "card_declined", message: "The card was declined by its issuer.")
+    case (.paypal, "paypal_cancelled"):
+      return .declined(reason: "paypal_cancelled", message: "The PayPal payment was cancelled.")
+    default:
+      return .declined(
+        reason: "invalid_token",
+        message: "'\(token)' is not a \(method.rawValue) token the payment processor knows.")
+    }
+  }
+}
+
+/// A signed parameter value: the provider gets integers as integers.
+public enum SignedValue: Sendable, Equatable {
+  case string(String)
+  case int(Int64)
+
+  public var text: String {
+    switch self {
+    case .string(let s): s
+    case .int(let i): String(i)
+    }
+  }
+}
+
+/// "Complete Credit": where the learner POSTs the signed parameters.
+public struct CompleteCredit: Sendable, Equatable {
+  public var url: String
+  public var method: String
+  /// In signing order (keys ascending), `signature` last.
+  public var parameters: [(String, SignedValue)]
+
+  public static func == (a: CompleteCredit, b: CompleteCredit) -> Bool {
+    a.url == b.url && a.method == b.method && a.parameters.map(\.0) == b.parameters.map(\.0)
+      && a.parameters.map(\.1) == b.parameters.map(\.1)
+  }
+}
+
+public struct Purchase: Sendable, Equatable {
+  public var orderId: String
+  public var amount: Money
+  public var paymentMethod: PaymentMethod
+  public var purchasedAt: Instant
+  public var creditRequest: CreditRequest
+  public var completeCredit: CompleteCredit?
+}
+
+extension CreditService {
+  /// Signs parameters with a secret: HMAC-SHA256 (hex) over `key:value` of every parameter, keys ascending.
+  public static func sign(_ parameters: [(String, SignedValue)], secret: String) -> String {
+    let message = Rules.signingMessage(parameters.map { ($0.0, $0.1.text) })
+    return Hex.encode(HMACSHA256.authenticate(key: Array(secret.utf8), message: Array(message.utf8)))
+  }
+
+  public func purchaseCredit(
+    learnerId: String, courseId: String, providerId: String, method: PaymentMethod, token: String,
+    idempotencyKey: String
+  ) throws -> Purchase {
+    let digest = Hex.encode(
+      SHA256.hash(Array("\(courseId)\u{1F}\(providerId)\u{1F}\(method.rawValue)\u{1F}\(token)".utf8)))
+    if let (orderId, storedDigest) = try db.queryOne(
+      "SELECT order_id, params_digest FROM orders WHERE learner_id = ? AND idempotency_key = ?",
+      [.text(learnerId), .text(idempotencyKey)], { ($0.text(0), $0.text(1)) })
+    {
+      guard storedDigest == digest else {
+        throw CreditError(
+          .conflict,
+          "idempotencyKey '\(idempotencyKey)' was already used for a different purchase; use a new key.",
+          reason: "idempotency_key_reused", field: "idempotencyKey")
+      }
+      return try storedPurchase(orderId)
+    }
+    let s = try settle(learnerId, courseId)
+    let provider = try provider(providerId)
+    guard
+      let offer = try db.queryOne(
+        "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ? AND o.active = 1 AND p.active = 1",
+        [.text(courseId), .text(providerId)], Rows.offer)
+    else {
+      throw CreditError(
+        .notFound, "Provider '\(providerId)' does not offer credit for \(courseId).",
+        reason: "offer_not_found",
+        field: "providerId")
+    }
+    if let existing = try creditRequest(learnerId: learnerId, courseId: courseId) {
+      throw CreditError(
+        .conflict,
+        "Credit for \(courseId) was already purchased (request \(existing.requestId) from \(existing.providerName)).",
+        reason: "already_purchased")
+    }
+    guard s.creditTrack else {
+      throw CreditError(
+        .notEligible, "Only learners in the verified track can buy credit; enroll as verified first.",
+        reason: "not_credit_track")
+    }
+    let status = creditStatus(s, try evaluate(s))
+    guard status.eligibility == .eligible, let deadline = status.purchaseDeadline else {
+      let open = status.requirements.filter { $0.status != .satisfied }.map {
+        "\($0.requirement.requirementId) is \($0.status.rawValue)"
+      }
+      throw CreditError(
+        .notEligible,
+        "The learner is not eligible for credit in \(courseId) (\(status.eligibility.rawValue)"
+          + (open.isEmpty ? "" : ": " + open.joined(separator: ", ")) + ").",
+        reason: "not_eligible")
+    }
+    guard now <= deadline else {
+      throw CreditError(
+        .deadlinePassed, "The purchase window for \(courseId) closed at \(RFC3339.format(deadline)).",
+        reason: "purchase_window_closed")
+    }
+    switch paymentProcessor.charge(method: method, token: token, amount: offer.price) {
+    case .approved:
+      break
+    case .declined(let reason, let message):
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "paymentDeclined",
+        detail: "\(method.rawValue): \(reason)")
+      var e = CreditError(
+        .paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
+        field: "payment.token")
+      e.keepsChanges = true
+      throw e
+    }
+    let seq = try nextSequence("order")
+    let orderId = "ord_\(seq)"
+    let requestId = opaqueId(seed: "credit-request|\(learnerId)|\(courseId)")
+    var complete: CompleteCredit?
+    if provider.requiresAdditionalSteps {
+      complete = try completeCredit(s, provider: provider, requestId: requestId)
+    }
+    try db.run(
+      """
+      INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
+        purchased_at, idempotency_key, params_digest, complete_parameters, seq)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """,
+      [
+        .text(orderId), .text(learnerId), .text(courseId), .text(providerId), .int(offer.price.cents),
+        .text(offer.price.currency), .text(method.rawValue), .int(now), .text(idempotencyKey), .text(digest),
+        .optional(complete.map(Self.encodeParameters)), .int(seq),
+      ])
+    try db.run(
+      """
+      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
+      VALUES (?, ?, ?, ?, ?, 'pending', ?)
+      """,
+      [.text(requestId), .text(learnerId), .text(courseId), .text(providerId), .text(orderId), .int(now)])
+    try recordEvent(
+      learnerId: learnerId, courseId: courseId, kind: "creditPurchased", to: "pending",
+      detail:
+        "\(orderId): \(offer.price.amount) \(offer.price.currency) by \(method.rawValue) from \(providerId), "
+        + "request \(requestId)")
+    try sendEmail(
+      s.learner, courseId: courseId, kind: .purchaseReceipt,
+      subject: "Receipt for your credit purchase in \(s.course.title)",
+      body: """
+        Thank you, \(s.learner.fullName). Order \(orderId): academic credit for \(s.course.title) (\(courseId)) \
+        from \(provider.displayName), \(offer.price.amount) \(offer.price.currency), paid by \
+        \(method == .card ? "card" : "PayPal"). Your credit request \(requestId) is pending with \
+        \(provider.displayName)\(provider.requiresAdditionalSteps ? "; complete the provider's additional steps at \(provider.url)" : "").
+        """)
+    return try storedPurchase(orderId)
+  }
+
+  /// The parameters and signature the learner takes to the provider (SPEC section 2).
+  func completeCredit(_ s: Standing, provider: Provider, requestId: String) throws -> CompleteCredit {
+    guard let secret = try providerSecrets(provider.providerId).first else {
+      throw CreditError(.internalError, "The provider has no signing secret.", reason: "internal_error")
+    }
+    let finalGrade: String
+    if s.requirements.contains(where: { $0.kind == .grade }) {
+      finalGrade = s.creditGrade.map(Rules.formatGrade) ?? ""
+    } else {
+      finalGrade = s.courseGrade.map(Rules.formatGrade) ?? ""
+    }
+    var parameters: [(String, SignedValue)] = [
+      ("course_completion_timestamp", .int(s.eligibleAt ?? now)),
+      ("course_num", .string(s.course.number)),
+      ("course_org", .string(s.course.org)),
+      ("course_run", .string(s.course.run)),
+      ("enrollment_timestamp", .int(s.enrolledAt)),
+      ("final_grade", .string(finalGrade)),
+      ("request_uuid", .string(requestId)),
+      ("timestamp", .int(now)),
+      ("user_country", .string(s.learner.country)),
+      ("user_email", .string(s.learner.email)),
+      ("user_full_name", .string(s.learner.fullName)),
+      ("user_mailing_address", .string(s.learner.mailingAddress ?? "")),
+      ("user_username", .string(s.learner.learnerId)),
+    ]
+    parameters.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+    parameters.append(("signature", .string(Self.sign(parameters, secret: secret))))
+    return CompleteCredit(url: provider.url, method: "POST", parameters: parameters)
+  }
+
+  /// One `key \t kind \t value` line per parameter; values never hold tabs or newlines of their own
+  /// that matter, as they are escaped.
+  static func encodeParameters(_ c: CompleteCredit) -> String {
+    c.parameters.map { k, v in
+      switch v {
+      case .int(let i): "\(k)\ti\t\(i)"
+      case .string(let s): "\(k)\ts\t\(escape(s))"
+      }
+    }.joined(separator: "\n")
+  }
+
+  static func decodeParameters(_ text: String) -> [(String, SignedValue)] {
+    text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line in
+      let parts = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+      guard parts.count == 3 else { return nil }
+      if parts[1] == "i" { return (String(parts[0]), .int(Int64(parts[2]) ?? 0)) }
+      return (String(parts[0]), .string(unescape(String(parts[2]))))
+    }
+  }
+
+  private static func escape(_ s: String) -> String {
+    var out = ""
+    for ch in s.unicodeScalars {
+      switch ch {
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      default: out.unicodeScalars.append(ch)
+      }
+    }
+    return out
+  }
+
+  private static func unescape(_ s: String) -> String {
+    var out = ""
+    var escaping = false
+    for ch in s.unicodeScalars {
+      if escaping {
+        switch ch {
+        case "n": out += "\n"
+        case "t": out += "\t"
+        case "r": out += "\r"
+        default: out.unicodeScalars.append(ch)
+        }
+        escaping = false
+      } else if ch == "\\" {
+        escaping = true
+      } else {
+        out.unicodeScalars.append(ch)
+      }
+    }
+    return out
+  }
+
+  /// A purchase as it was answered when it was made (a replay answers the same, word for word).
+  func storedPurchase(_ orderId: String) throws -> Purchase {
+    guard
+      let row = try db.queryOne(
+        """
+        SELECT o.amount_cents, o.currency, o.payment_method, o.purchased_at, o.complete_parameters, r.request_id,
+          p.url
+        FROM orders o JOIN credit_requests r ON r.order_id = o.order_id JOIN providers p ON p.provider_id = o.provider_id
+        WHERE o.order_id = ?
+        """, [.text(orderId)],
+        { s in
+          (
+            Money(cents: s.int64(0), currency: s.text(1)), PaymentMethod(rawValue: s.text(2)) ?? .card,
+            s.int64(3),
+            s.optionalText(4), s.text(5), s.text(6)
+          )
+        })
+    else { throw CreditError(.internalError, "The order is missing.", reason: "internal_error") }
+    guard var request = try findCreditRequest(row.4) else {
+      throw CreditError(.internalError, "The credit request is missing.", reason: "internal_error")
+    }
+    // As it was when the purchase was answered.
+    request.status = .pending
+    request.decidedAt = nil
+    return Purchase(
+      orderId: orderId, amount: row.0, paymentMethod: row.1, purchasedAt: row.2, creditRequest: request,
+      completeCredit: row.3.map {
+        CompleteCredit(url: row.5, method: "POST", parameters: Self.decodeParameters($0))
+      })
+  }
+
+  // MARK: Decisions
+
+  public func submitProviderDecision(
+    providerId: String, requestId: String, approved: Bool, timestamp: Int64, signature: String
+  ) throws -> CreditRequest {
+    let provider = try provider(providerId)
+    let status: CreditRequestStatus = approved ? .approved : .rejected
+    let message = Rules.signingMessage([
+      ("request_uuid", requestId), ("status", status.rawValue), ("timestamp", String(timestamp)),
+    ])
+    let given = Hex.decode(signature) ?? []
+    var matched = false
+    for secret in try providerSecrets(providerId) {
+      let mac = HMACSHA256.authenticate(key: Array(secret.utf8), message: Array(message.utf8))
+      // Every secret is tried, so that the time taken does not tell which one matched.
+      if constantTimeEquals(mac, given) { matched = true }
+    }
+    guard matched else {
+      throw CreditError(
+        .invalidSignature,
+        "The signature does not match: sign request_uuid, status and timestamp with one of the provider's secrets "
+          + "(HMAC-SHA256, hex).", reason: "bad_signature", field: "signature")
+    }
+    guard Rules.decisionTimestampAccepted(timestamp, now: now) else {
+      let stale = timestamp < now
+      throw CreditError(
+        .invalidSignature,
+        stale
+          ? "The timestamp is more than 15 minutes old; sign the decision again with the current time."
+          : "The timestamp is more than 5 minutes in the future; check the provider's clock.",
+        reason: stale ? "stale_timestamp" : "future_timestamp", field: "timestamp")
+    }
+    guard let request = try findCreditRequest(requestId), request.providerId == providerId else {
+      throw CreditError(
+        .notFound, "Provider '\(providerId)' has no credit request '\(requestId)'.",
+        reason: "request_not_found",
+        field: "requestId")
+    }
+    if request.status != .pending {
+      if request.status == status { return request }
+      throw CreditError.invalidState(
+        "Credit request \(requestId) was already \(request.status.rawValue); a decision cannot be changed.",
+        reason: "already_decided")
+    }
+    let s = try settle(request.learnerId, request.courseId)
+    try db.run(
+      "UPDATE credit_requests SET status = ?, decided_at = ? WHERE request_id = ?",
+      [.text(status.rawValue), .int(now), .text(requestId)])
+    try recordEvent(
+      learnerId: request.learnerId, courseId: request.courseId, kind: "creditDecision", from: "pending",
+      to: status.rawValue, detail: "request \(requestId) by \(providerId)")
+    let extra =
+      approved
+      ? "Congratulations! See \(provider.url) for what comes next."
+      : "If you have questions, contact \(provider.displayName) at \(provider.url)"
+        + (provider.description.map { " (\($0))" } ?? "") + "."
+    try sendEmail(
+      s.learner, courseId: request.courseId, kind: .creditDecision,
+      subject: "\(provider.displayName) \(approved ? "approved" : "rejected") your credit request",
+      body: """
+        \(s.learner.fullName), \(provider.displayName) has \(status.rawValue) your request for academic credit in \
+        \(s.course.title) (\(request.courseId)). \(extra)
+        """)
+    return try findCreditRequest(requestId)!
+  }
+
+  public func getCreditRequest(requestId: String) throws -> CreditRequest {
+    guard let r = try findCreditRequest(requestId) else {
+      throw CreditError.notFound("credit request", requestId, field: "requestId", reason: "request_not_found")
+    }
+    return r
+  }
+}

@@ -1,0 +1,2 @@
+// The benchmark program: see README, Performance.
+print("credit-bench: not written yet")
