@@ -104,7 +104,8 @@ extension CreditService {
         "UPDATE enrollments SET course_grade = ? WHERE learner_id = ? AND course_id = ?",
         [.double(grade), .text(learnerId), .text(courseId)])
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded", from: s.courseGrade.map(Rules.formatGrade),
+        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded",
+        from: s.courseGrade.map(Rules.formatGrade),
         to: Rules.formatGrade(grade))
       s.courseGrade = grade
       if !s.frozen, let r = s.requirements.first(where: { $0.kind == .grade }) {

@@ -53,8 +53,10 @@ extension CreditService {
               verifiedPrice: s.isNull(13) ? nil : Money(cents: s.int64(13), currency: s.text(14)),
               purchaseWindowDays: s.int64(15), earnCredit: false),  // the catalog flag is not needed here
             mode: EnrollmentMode(rawValue: s.text(16)) ?? .audit, enrolledAt: s.int64(17),
-            eligibility: Eligibility(rawValue: s.text(18)) ?? .notYetEligible, eligibleAt: s.optionalInt64(19),
-            deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21), creditGrade: s.optionalDouble(22),
+            eligibility: Eligibility(rawValue: s.text(18)) ?? .notYetEligible,
+            eligibleAt: s.optionalInt64(19),
+            deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21),
+            creditGrade: s.optionalDouble(22),
             requirements: [], stored: [:], frozen: s.bool(23))
         })
     else {
