@@ -167,24 +167,9 @@ extension CreditService {
       if old != nil, from == state.status, old?.reason == state.reason { continue }
       let timeAt = e.timeCausedAt[rid]
       let at = timeAt ?? now
-      try db.run(
-        """
-        INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (learner_id, course_id, requirement_id)
-        DO UPDATE SET status = excluded.status, reason = excluded.reason,
-          updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
-        """,
-        [
-          .text(learnerId), .text(courseId), .text(rid), .text(state.status.rawValue),
-          .optional(state.reason), .int(at),
-        ])
-      if from != state.status {
-        try recordEvent(
-          learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
-          from: from.rawValue, to: state.status.rawValue, detail: state.reason, at: at,
-          actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
-      }
+      try storeStatus(
+        learnerId, courseId, rid, from: from, to: state.status, reason: state.reason, at: at,
+        actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
       var updated = state
       if from == state.status, let previous = old?.updatedAt {
         updated.updatedAt = previous
@@ -232,6 +217,28 @@ extension CreditService {
         \(s.course.title) (\(s.course.courseId)). You can purchase credit from your dashboard until \
         \(RFC3339.format(deadline)).
         """)
+  }
+
+  /// Stores a requirement's status (its `updated_at` moves only when the status does) and, when the
+  /// status changed, the history event.
+  func storeStatus(
+    _ learnerId: String, _ courseId: String, _ rid: String, from: RequirementStatus, to: RequirementStatus,
+    reason: String?, at: Instant, actor: String? = nil
+  ) throws {
+    try db.run(
+      """
+      INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (learner_id, course_id, requirement_id)
+      DO UPDATE SET status = excluded.status, reason = excluded.reason,
+        updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
+      """,
+      [.text(learnerId), .text(courseId), .text(rid), .text(to.rawValue), .optional(reason), .int(at)])
+    if from != to {
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
+        from: from.rawValue, to: to.rawValue, detail: reason, at: at, actor: actor)
+    }
   }
 
   func currentAttempt(_ learnerId: String, _ courseId: String, _ examId: String) throws -> ExamAttempt? {
