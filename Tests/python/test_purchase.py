@@ -730,6 +730,29 @@ def test_purchase_by_an_audit_learner_is_not_eligible(world):
     assert_nothing_recorded(w)
 
 
+def test_purchase_by_a_learner_who_declined_an_identity_check_is_not_eligible(world):
+    w = world
+    catalog(w, requirements=[{"kind": "grade", "minGrade": 0.8},
+                             {"kind": "reverification", "checkpointId": "c1", "displayName": "Check 1"}])
+    learner(w)
+    w.call("declineRequirement", learnerId="ann", courseId=COURSE, requirementId="reverification:c1")
+    w.set(ELIGIBLE)
+    assert grade(w, 0.95)["eligibility"] == "ineligible"
+    e = w.purchase_error()
+    assert e.code == -32004
+    assert_nothing_recorded(w)
+
+
+def test_purchase_in_a_course_the_learner_is_not_enrolled_in_is_not_found(world):
+    w = world
+    catalog(w)
+    w.set(ENROLLED)
+    w.call("createLearner", learnerId="ann", fullName="Ann Learner", email="ann@example.com", country="US")
+    e = w.purchase_error()
+    assert e.code == -32001 and e.reason == "not_enrolled"
+    assert not w.emails(kind="purchaseReceipt")
+
+
 def test_purchase_after_the_purchase_deadline_is_deadline_passed(world):
     w = world
     catalog(w, purchaseWindowDays=30)
