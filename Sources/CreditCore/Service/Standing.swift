@@ -135,8 +135,12 @@ extension CreditService {
       }
       states.append(state)
     }
-    let eligibility = Rules.eligibility(
-      creditTrack: s.creditTrack, statuses: states.map(\.status), courseEnded: now > s.course.endsAt)
+    // Once credit is bought, the learner's standing in the course no longer changes.
+    let eligibility =
+      s.frozen
+      ? s.eligibility
+      : Rules.eligibility(
+        creditTrack: s.creditTrack, statuses: states.map(\.status), courseEnded: now > s.course.endsAt)
     return Evaluation(states: states, eligibility: eligibility, timeCausedAt: timeCausedAt)
   }
 
