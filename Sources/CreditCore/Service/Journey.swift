@@ -167,29 +167,33 @@ extension CreditService {
   }
 
   public func getDashboard(learnerId: String) throws -> [DashboardEntry] {
-    let learner = try learner(learnerId)
+    guard
+      let approved = try db.queryOne(
+        """
+        SELECT EXISTS (SELECT 1 FROM verifications v
+          WHERE v.learner_id = l.learner_id AND v.kind = 'initial' AND v.status = 'approved')
+        FROM learners l WHERE l.learner_id = ?
+        """, [.text(learnerId)], { $0.bool(0) })
+    else { throw CreditError.notFound("learner", learnerId, field: "learnerId") }
     let courses = try db.query(
       "SELECT course_id FROM enrollments WHERE learner_id = ? ORDER BY enrolled_at, course_id",
       [.text(learnerId)]
     ) { $0.text(0) }
-    let approved = try everApproved(learnerId)
     var entries: [DashboardEntry] = []
     for courseId in courses {
-      let s = try standing(learner.learnerId, courseId)
+      let s = try standing(learnerId, courseId)
       let status = creditStatus(s, try evaluate(s))
-      let request = try creditRequest(learnerId: learnerId, courseId: courseId)
-      let offers = try offers(courseId)
-      let canPurchase =
-        status.eligibility == .eligible && s.creditTrack && request == nil && !offers.isEmpty
-        && status.purchaseDeadline.map { now <= $0 } ?? false
+      // The purchase option: the providers and their prices, while there is something to buy.
+      let open = status.eligibility == .eligible && s.creditTrack && s.request == nil
+      let offers = open ? try offers(courseId) : []
+      let canPurchase = open && !offers.isEmpty && status.purchaseDeadline.map { now <= $0 } ?? false
       entries.append(
         DashboardEntry(
           courseId: courseId, title: s.course.title, mode: s.mode,
           certificate: Rules.certificate(
             verified: s.creditTrack, everApproved: approved, grade: s.courseGrade,
             passingGrade: s.course.passingGrade),
-          credit: status, canPurchase: canPurchase, providers: status.eligibility == .eligible ? offers : [],
-          request: request))
+          credit: status, canPurchase: canPurchase, providers: offers, request: s.request))
     }
     return entries
   }

@@ -13,7 +13,11 @@ struct Standing {
   var creditGrade: Double?
   var requirements: [Requirement]
   var stored: [String: RequirementState]
-  var frozen: Bool
+  /// The credit request, once credit is bought.
+  var request: CreditRequest?
+
+  /// Once a credit request exists, the learner's requirement statuses no longer change.
+  var frozen: Bool { request != nil }
 
   var creditTrack: Bool { mode == .verified }
 }
@@ -38,8 +42,11 @@ extension CreditService {
           c.course_id, c.org, c.number, c.run, c.title, c.starts_at, c.ends_at, c.passing_grade,
           c.verified_price_cents, c.verified_currency, c.purchase_window_days,
           e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade, e.credit_grade,
-          EXISTS (SELECT 1 FROM credit_requests r WHERE r.learner_id = e.learner_id AND r.course_id = e.course_id)
+          r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url, p.status_url,
+          p.description
         FROM enrollments e JOIN learners l ON l.learner_id = e.learner_id JOIN courses c ON c.course_id = e.course_id
+          LEFT JOIN credit_requests r ON r.learner_id = e.learner_id AND r.course_id = e.course_id
+          LEFT JOIN providers p ON p.provider_id = r.provider_id
         WHERE e.learner_id = ? AND e.course_id = ?
         """, key,
         { s in
@@ -57,7 +64,14 @@ extension CreditService {
             eligibleAt: s.optionalInt64(19),
             deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21),
             creditGrade: s.optionalDouble(22),
-            requirements: [], stored: [:], frozen: s.bool(23))
+            requirements: [], stored: [:],
+            request: s.isNull(23)
+              ? nil
+              : CreditRequest(
+                requestId: s.text(23), learnerId: s.text(0), courseId: s.text(5), providerId: s.text(24),
+                providerName: s.text(25), status: CreditRequestStatus(rawValue: s.text(26)) ?? .pending,
+                createdAt: s.int64(27), decidedAt: s.optionalInt64(28), providerUrl: s.text(29),
+                providerStatusUrl: s.optionalText(30), providerDescription: s.optionalText(31)))
         })
     else {
       // Say which of the three is missing.

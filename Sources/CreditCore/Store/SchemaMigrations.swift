@@ -20,7 +20,7 @@ public enum SchemaMigrations {
         verified_currency TEXT,
         purchase_window_days INTEGER NOT NULL CHECK (purchase_window_days >= 0),
         created_at INTEGER NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE providers (
         provider_id TEXT PRIMARY KEY,
@@ -29,14 +29,14 @@ public enum SchemaMigrations {
         requires_additional_steps INTEGER NOT NULL CHECK (requires_additional_steps IN (0, 1)),
         active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
         created_at INTEGER NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE provider_secrets (
         provider_id TEXT NOT NULL REFERENCES providers(provider_id),
         position INTEGER NOT NULL,
         secret TEXT NOT NULL,
         PRIMARY KEY (provider_id, position)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE offers (
         course_id TEXT NOT NULL REFERENCES courses(course_id),
@@ -46,7 +46,7 @@ public enum SchemaMigrations {
         active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
         created_at INTEGER NOT NULL,
         PRIMARY KEY (course_id, provider_id)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
       CREATE INDEX offers_by_provider ON offers(provider_id);
 
       CREATE TABLE exams (
@@ -57,7 +57,7 @@ public enum SchemaMigrations {
         passing_score REAL NOT NULL CHECK (passing_score BETWEEN 0 AND 1),
         proctored INTEGER NOT NULL CHECK (proctored IN (0, 1)),
         PRIMARY KEY (course_id, exam_id)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE requirements (
         course_id TEXT NOT NULL REFERENCES courses(course_id),
@@ -68,14 +68,15 @@ public enum SchemaMigrations {
         min_grade REAL CHECK (min_grade BETWEEN 0 AND 1),
         exam_id TEXT,
         checkpoint_id TEXT,
-        PRIMARY KEY (course_id, requirement_id)
-      ) STRICT;
+        PRIMARY KEY (course_id, position),
+        UNIQUE (course_id, requirement_id)
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE learners (
         learner_id TEXT PRIMARY KEY,
         full_name TEXT NOT NULL, email TEXT NOT NULL, country TEXT NOT NULL, mailing_address TEXT,
         created_at INTEGER NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE enrollments (
         learner_id TEXT NOT NULL REFERENCES learners(learner_id),
@@ -89,7 +90,7 @@ public enum SchemaMigrations {
         course_grade REAL,
         credit_grade REAL,
         PRIMARY KEY (learner_id, course_id)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
       CREATE INDEX enrollments_by_course ON enrollments(course_id);
 
       CREATE TABLE requirement_status (
@@ -101,7 +102,7 @@ public enum SchemaMigrations {
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (learner_id, course_id, requirement_id),
         FOREIGN KEY (learner_id, course_id) REFERENCES enrollments(learner_id, course_id)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
       CREATE INDEX requirement_status_by_course ON requirement_status(course_id, requirement_id);
 
       CREATE TABLE verifications (
@@ -152,7 +153,7 @@ public enum SchemaMigrations {
         score REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
         recorded_at INTEGER NOT NULL,
         PRIMARY KEY (learner_id, course_id, exam_id)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE exam_time_grants (
         learner_id TEXT NOT NULL,
@@ -160,7 +161,7 @@ public enum SchemaMigrations {
         exam_id TEXT NOT NULL,
         extra_minutes INTEGER NOT NULL CHECK (extra_minutes >= 0),
         PRIMARY KEY (learner_id, course_id, exam_id)
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
 
       CREATE TABLE orders (
         order_id TEXT PRIMARY KEY,
@@ -223,6 +224,6 @@ public enum SchemaMigrations {
       CREATE TABLE counters (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
       """)
 }
