@@ -6,10 +6,14 @@ import JSONRPC
 public enum Formats {
   /// Ids chosen by clients: 1-200 characters, no control characters, no surrounding spaces.
   public static func isIdentifier(_ s: String) -> Bool {
-    guard !s.isEmpty, s.utf8.count <= 800, s.unicodeScalars.count <= 200 else { return false }
-    // ASCII first: Character.isWhitespace is costly and ids are checked on every request.
-    func blank(_ c: Character) -> Bool { c.isASCII ? (c == " " || c == "\t") : c.isWhitespace }
-    if blank(s.first!) || blank(s.last!) { return false }
+    let utf8 = s.utf8
+    guard let first = utf8.first, let last = utf8.last, utf8.count <= 800 else { return false }
+    // Printable ASCII, the usual case, is decided from the bytes alone.
+    if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+      return first != 0x20 && last != 0x20 && utf8.count <= 200
+    }
+    guard s.unicodeScalars.count <= 200 else { return false }
+    if s.first!.isWhitespace || s.last!.isWhitespace { return false }
     return !s.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
   }
 
@@ -24,10 +28,23 @@ public enum Formats {
     expected: "a course id of the form course-v1:ORG+NUMBER+RUN",
     jsonSchema: ["pattern": #"^course-v1:[^+\s]+\+[^+\s]+\+[^+\s]+$"#],
     isValid: { s in
-      guard s.utf8.count <= 200, let parts = courseKeyParts(s) else { return false }
-      return [parts.org, parts.number, parts.run].allSatisfy { p in
-        !p.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+      let utf8 = s.utf8
+      guard utf8.count <= 200, s.hasPrefix("course-v1:") else { return false }
+      // Three non-empty parts split by '+', with no spaces or control characters.
+      var plus = 0
+      var previous: UInt8 = UInt8(ascii: ":")
+      for b in utf8.dropFirst(10) {
+        if b == UInt8(ascii: "+") {
+          if previous == UInt8(ascii: "+") || previous == UInt8(ascii: ":") { return false }
+          plus += 1
+        } else if b <= 0x20 || b == 0x7F {
+          return false
+        }
+        previous = b
       }
+      guard plus == 2, previous != UInt8(ascii: "+"), previous != UInt8(ascii: ":") else { return false }
+      return utf8.allSatisfy { $0 < 0x80 }
+        || !s.unicodeScalars.contains { $0.properties.isWhitespace || $0.value == 0x85 }
     })
 
   public static let dateTime = StringFormat(
