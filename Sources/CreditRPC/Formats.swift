@@ -13,7 +13,9 @@ public enum Formats {
 
   public static let identifier = StringFormat(
     expected: "an id of 1 to 200 characters without control characters or surrounding spaces",
-    jsonSchema: ["pattern": #"^[^\s\u0000-\u001f\u007f](?:[^\u0000-\u001f\u007f]{0,198}[^\s\u0000-\u001f\u007f])?$"#],
+    jsonSchema: [
+      "pattern": #"^[^\s\u0000-\u001f\u007f](?:[^\u0000-\u001f\u007f]{0,198}[^\s\u0000-\u001f\u007f])?$"#
+    ],
     isValid: isIdentifier)
 
   public static let courseId = StringFormat(

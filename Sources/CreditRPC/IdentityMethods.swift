@@ -5,16 +5,21 @@ import JSONRPC
 /// Identity verification, reverification and proctored exams.
 enum IdentityMethods {
   /// Base64 text of an image of up to 10 MiB (the service checks the decoded size).
-  static let image = Schema.string(Formats.base64, maxLength: 14_000_000, "A base64-encoded image (at most 10 MiB decoded).")
+  static let image = Schema.string(
+    Formats.base64, maxLength: 14_000_000, "A base64-encoded image (at most 10 MiB decoded).")
 
   static let methods: [MethodDefinition] = [
     .method(
       "verifyIdentity", "Submits the initial identity verification: a photo of an ID and a face photo.",
       access: .learnerSelfOnly, mutates: true,
-      params: [learnerIdParam, Field("photoIdImage", IdentityMethods.image), Field("faceImage", IdentityMethods.image)], result: Verification.self
+      params: [
+        learnerIdParam, Field("photoIdImage", IdentityMethods.image),
+        Field("faceImage", IdentityMethods.image),
+      ], result: Verification.self
     ) { p, c in
       try c.service.verifyIdentity(
-        learnerId: p.string("learnerId"), photoIdImage: p.string("photoIdImage"), faceImage: p.string("faceImage"))
+        learnerId: p.string("learnerId"), photoIdImage: p.string("photoIdImage"),
+        faceImage: p.string("faceImage"))
     },
     .method(
       "reviewVerification",
@@ -22,14 +27,19 @@ enum IdentityMethods {
         + "learnerId + courseId + checkpointId (a reverification).",
       access: .staffOnly, mutates: true,
       params: [
-        .optional("verificationId", .string(Formats.identifier)), .optional("learnerId", .string(Formats.identifier)),
-        .optional("courseId", .string(Formats.courseId)), .optional("checkpointId", .string(Formats.identifier)),
-        Field("decision", .enumeration(["approved", "denied"])), .optional("reason", .string(maxLength: 2000)),
+        .optional("verificationId", .string(Formats.identifier)),
+        .optional("learnerId", .string(Formats.identifier)),
+        .optional("courseId", .string(Formats.courseId)),
+        .optional("checkpointId", .string(Formats.identifier)),
+        Field("decision", .enumeration(["approved", "denied"])),
+        .optional("reason", .string(maxLength: 2000)),
       ], result: Verification.self
     ) { p, c in
       let address: VerificationAddress
-      switch (p.optionalString("verificationId"), p.optionalString("learnerId"), p.optionalString("courseId"),
-        p.optionalString("checkpointId"))
+      switch (
+        p.optionalString("verificationId"), p.optionalString("learnerId"), p.optionalString("courseId"),
+        p.optionalString("checkpointId")
+      )
       {
       case (let id?, nil, nil, nil): address = .id(id)
       case (nil, let l?, nil, nil): address = .initial(learnerId: l)
@@ -45,16 +55,19 @@ enum IdentityMethods {
         address, approved: p.string("decision") == "approved", reason: p.optionalString("reason"))
     },
     .method(
-      "reverify", "Submits a webcam face photo at an in-course identity checkpoint.", access: .learnerSelfOnly,
+      "reverify", "Submits a webcam face photo at an in-course identity checkpoint.",
+      access: .learnerSelfOnly,
       mutates: true,
       params: [
         learnerIdParam, courseIdParam, Field("checkpointId", .string(Formats.identifier)),
         Field("faceImage", image).hint(
-          "Reverification needs a face photo taken with a webcam at the checkpoint; use a computer with a webcam."),
+          "Reverification needs a face photo taken with a webcam at the checkpoint; use a computer with a webcam."
+        ),
       ], result: Verification.self
     ) { p, c in
       try c.service.reverify(
-        learnerId: p.string("learnerId"), courseId: p.string("courseId"), checkpointId: p.string("checkpointId"),
+        learnerId: p.string("learnerId"), courseId: p.string("courseId"),
+        checkpointId: p.string("checkpointId"),
         faceImage: p.string("faceImage"))
     },
     .method(
@@ -63,10 +76,12 @@ enum IdentityMethods {
       access: .learnerSelfOnly, mutates: true, params: [learnerIdParam, courseIdParam, examIdParam],
       result: ExamAttempt.self
     ) { p, c in
-      try c.service.startExam(learnerId: p.string("learnerId"), courseId: p.string("courseId"), examId: p.string("examId"))
+      try c.service.startExam(
+        learnerId: p.string("learnerId"), courseId: p.string("courseId"), examId: p.string("examId"))
     },
     .method(
-      "submitExam", "Submits the attempt; one already submitted (perhaps automatically at its deadline) is returned as is.",
+      "submitExam",
+      "Submits the attempt; one already submitted (perhaps automatically at its deadline) is returned as is.",
       access: .learnerSelfOnly, mutates: true, params: [learnerIdParam, courseIdParam, examIdParam],
       result: ExamAttempt.self
     ) { p, c in
@@ -78,18 +93,22 @@ enum IdentityMethods {
       "Records the proctoring review of a submitted attempt, named by attemptId or by learnerId + courseId + examId.",
       access: .staffOnly, mutates: true,
       params: [
-        .optional("attemptId", .string(Formats.identifier)), .optional("learnerId", .string(Formats.identifier)),
+        .optional("attemptId", .string(Formats.identifier)),
+        .optional("learnerId", .string(Formats.identifier)),
         .optional("courseId", .string(Formats.courseId)), .optional("examId", .string(Formats.identifier)),
         Field("review", .enumeration(ExamReview.allCases.map(\.rawValue))),
         .optional("comment", .string(maxLength: 2000)),
       ], result: ExamAttempt.self
     ) { p, c in
       let address: AttemptAddress
-      switch (p.optionalString("attemptId"), p.optionalString("learnerId"), p.optionalString("courseId"),
-        p.optionalString("examId"))
+      switch (
+        p.optionalString("attemptId"), p.optionalString("learnerId"), p.optionalString("courseId"),
+        p.optionalString("examId")
+      )
       {
       case (let id?, nil, nil, nil): address = .id(id)
-      case (nil, let l?, let course?, let exam?): address = .current(learnerId: l, courseId: course, examId: exam)
+      case (nil, let l?, let course?, let exam?):
+        address = .current(learnerId: l, courseId: course, examId: exam)
       default:
         throw CreditError.invalidParams(
           "Name the attempt either by attemptId alone, or by learnerId, courseId and examId together.",
@@ -102,13 +121,18 @@ enum IdentityMethods {
       "grantExamTime",
       "Sets the learner's total extra minutes for an exam (not additive) and moves an attempt in progress.",
       access: .staffOnly, mutates: true,
-      params: [learnerIdParam, courseIdParam, examIdParam, Field("extraMinutes", .integer(min: 0, max: 100_000))],
+      params: [
+        learnerIdParam, courseIdParam, examIdParam, Field("extraMinutes", .integer(min: 0, max: 100_000)),
+      ],
       resultName: "ExamTimeGrant",
       result: .object(
         ObjectSchema(
-          "ExamTimeGrant", [learnerIdParam, courseIdParam, examIdParam, Field("extraMinutes", .integer(min: 0))]))
+          "ExamTimeGrant",
+          [learnerIdParam, courseIdParam, examIdParam, Field("extraMinutes", .integer(min: 0))]))
     ) { p, c in
-      let (l, course, e, extra) = (p.string("learnerId"), p.string("courseId"), p.string("examId"), p.int("extraMinutes"))
+      let (l, course, e, extra) = (
+        p.string("learnerId"), p.string("courseId"), p.string("examId"), p.int("extraMinutes")
+      )
       try c.service.grantExamTime(learnerId: l, courseId: course, examId: e, extraMinutes: extra)
       return [
         "learnerId": .string(l), "courseId": .string(course), "examId": .string(e),

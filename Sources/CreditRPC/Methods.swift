@@ -19,13 +19,16 @@ let nameParam = Schema.string(maxLength: 500)
 extension ParamReader {
   func instant(_ name: String) -> Instant { RFC3339.parse(string(name))! }
   func money(_ name: String) -> Money? {
-    optionalObject(name).map { Money(cents: Money.parseAmount($0.string("amount"))!, currency: $0.string("currency")) }
+    optionalObject(name).map {
+      Money(cents: Money.parseAmount($0.string("amount"))!, currency: $0.string("currency"))
+    }
   }
 }
 
 /// Every method of the service, in the order of SPEC section 3.
 public enum Methods {
-  public static let all: [MethodDefinition] = catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods + clock
+  public static let all: [MethodDefinition] =
+    catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods + clock
 
   static let catalog: [MethodDefinition] = [
     .method(
@@ -43,7 +46,8 @@ public enum Methods {
         CourseInput(
           courseId: p.string("courseId"), title: p.string("title"), startsAt: p.instant("startsAt"),
           endsAt: p.instant("endsAt"), passingGrade: p.optionalDouble("passingGrade") ?? 0.5,
-          verifiedPrice: p.money("verifiedPrice"), purchaseWindowDays: p.optionalInt("purchaseWindowDays") ?? 365))
+          verifiedPrice: p.money("verifiedPrice"),
+          purchaseWindowDays: p.optionalInt("purchaseWindowDays") ?? 365))
     },
     .method(
       "createProvider", "Creates a credit provider; its secrets sign provider parameters and decisions.",
@@ -70,7 +74,8 @@ public enum Methods {
         secrets: p.strings("secrets"))
     },
     .method(
-      "offerCredit", "Lets a provider offer credit for a course at a price.", access: .staffOnly, mutates: true,
+      "offerCredit", "Lets a provider offer credit for a course at a price.", access: .staffOnly,
+      mutates: true,
       params: [courseIdParam, providerIdParam, Field("price", .object(moneyParam))], result: Offer.self
     ) { p, c in
       try c.service.offerCredit(
@@ -81,7 +86,8 @@ public enum Methods {
       mutates: true,
       params: [
         courseIdParam, examIdParam, Field("displayName", nameParam),
-        Field("timeLimitMinutes", .integer(min: 1, max: 100_000)), Field("passingScore", .number(min: 0, max: 1)),
+        Field("timeLimitMinutes", .integer(min: 1, max: 100_000)),
+        Field("passingScore", .number(min: 0, max: 1)),
         .optional("proctored", .boolean(), default: true),
       ], result: Exam.self
     ) { p, c in
@@ -142,7 +148,9 @@ public enum Methods {
           displayName: r.optionalString("displayName"))
       }
       let courseId = p.string("courseId")
-      return (try c.service.setCreditRequirements(courseId: courseId, inputs), ["courseId": .string(courseId)])
+      return (
+        try c.service.setCreditRequirements(courseId: courseId, inputs), ["courseId": .string(courseId)]
+      )
     },
     MethodDefinition(
       "listCourses", "The catalog; courses that offer credit have earnCredit: true.", access: .everyone,
@@ -188,9 +196,12 @@ public enum Methods {
           country: p.string("country"), mailingAddress: p.optionalString("mailingAddress")))
     },
     .method(
-      "enroll", "Enrolls a learner; verified is the credit track. Audit may be upgraded until the course ends.",
+      "enroll",
+      "Enrolls a learner; verified is the credit track. Audit may be upgraded until the course ends.",
       access: .staffOrLearnerSelf, mutates: true,
-      params: [learnerIdParam, courseIdParam, Field("mode", .enumeration(EnrollmentMode.allCases.map(\.rawValue)))],
+      params: [
+        learnerIdParam, courseIdParam, Field("mode", .enumeration(EnrollmentMode.allCases.map(\.rawValue))),
+      ],
       result: Enrollment.self
     ) { p, c in
       try c.service.enroll(
@@ -201,7 +212,8 @@ public enum Methods {
 
   static let journey: [MethodDefinition] = [
     .method(
-      "recordGrade", "Records the course grade, or with examId an exam score, and re-decides the requirements.",
+      "recordGrade",
+      "Records the course grade, or with examId an exam score, and re-decides the requirements.",
       access: .staffOnly, mutates: true,
       params: [
         learnerIdParam, courseIdParam, Field("grade", .number(min: 0, max: 1)),
@@ -214,7 +226,8 @@ public enum Methods {
     },
     .method(
       "getRequirements", "The Requirements for Course Credit section of the progress page.",
-      access: .staffOrLearnerSelf, mutates: false, params: [learnerIdParam, courseIdParam], result: CreditStatus.self
+      access: .staffOrLearnerSelf, mutates: false, params: [learnerIdParam, courseIdParam],
+      result: CreditStatus.self
     ) { p, c in
       try c.service.getRequirements(learnerId: p.string("learnerId"), courseId: p.string("courseId"))
     },
@@ -225,7 +238,10 @@ public enum Methods {
         ObjectSchema("Dashboard", [learnerIdParam, Field("enrollments", .array(DashboardEntry.schema))]))
     ) { p, c in
       let id = p.string("learnerId")
-      return ["learnerId": .string(id), "enrollments": .array(try c.service.getDashboard(learnerId: id).map(\.json))]
+      return [
+        "learnerId": .string(id),
+        "enrollments": .array(try c.service.getDashboard(learnerId: id).map(\.json)),
+      ]
     },
     .method(
       "declineRequirement",
@@ -236,11 +252,13 @@ public enum Methods {
       result: CreditStatus.self
     ) { p, c in
       try c.service.declineRequirement(
-        learnerId: p.string("learnerId"), courseId: p.string("courseId"), requirementId: p.string("requirementId"))
+        learnerId: p.string("learnerId"), courseId: p.string("courseId"),
+        requirementId: p.string("requirementId"))
     },
     .method(
       "extendPurchaseDeadline", "Gives one learner a later purchase deadline than the course's own.",
-      access: .staffOnly, mutates: true, params: [learnerIdParam, courseIdParam, Field("deadline", timeParam)],
+      access: .staffOnly, mutates: true,
+      params: [learnerIdParam, courseIdParam, Field("deadline", timeParam)],
       result: CreditStatus.self
     ) { p, c in
       try c.service.extendPurchaseDeadline(
@@ -249,9 +267,13 @@ public enum Methods {
     .list(
       "listNotifications", "The learner's emails, oldest first, after afterId (at most 1000 at a time).",
       access: .staffOrLearnerSelf,
-      params: [learnerIdParam, .optional("afterId", .integer(min: 0))], key: "notifications", of: Notification.self
+      params: [learnerIdParam, .optional("afterId", .integer(min: 0))], key: "notifications",
+      of: Notification.self
     ) { p, c in
-      (try c.service.listNotifications(learnerId: p.string("learnerId"), afterId: p.optionalInt("afterId")), [:])
+      (
+        try c.service.listNotifications(learnerId: p.string("learnerId"), afterId: p.optionalInt("afterId")),
+        [:]
+      )
     },
     .list(
       "getHistory", "Every event of a learner in a course (and the learner's identity events), in order.",

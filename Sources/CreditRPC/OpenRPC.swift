@@ -10,9 +10,15 @@ public enum OpenRPC {
     (-32700, "Parse error", "Not JSON, invalid UTF-8, or nested deeper than 512 levels."),
     (-32600, "Invalid request", "Not a JSON-RPC 2.0 request; line too long; empty or oversized batch."),
     (-32601, "Method not found", "No such method."),
-    (-32602, "Invalid params", "Missing, unknown or mistyped field; bad format or range (data.field names it)."),
+    (
+      -32602, "Invalid params",
+      "Missing, unknown or mistyped field; bad format or range (data.field names it)."
+    ),
     (-32603, "Internal error", "A bug; the request was not applied."),
-    (-32001, "notFound", "A learner, course, provider, exam, attempt, verification or request that does not exist."),
+    (
+      -32001, "notFound",
+      "A learner, course, provider, exam, attempt, verification or request that does not exist."
+    ),
     (-32002, "alreadyExists", "Creating an id that exists with other data."),
     (-32003, "invalidState", "Not allowed in the current state."),
     (-32004, "notEligible", "Purchase without eligibility or outside the credit track."),
@@ -49,7 +55,8 @@ public enum OpenRPC {
     // rpc.discover is the service describing itself.
     methodList.append(
       [
-        "name": "rpc.discover", "summary": "This OpenRPC document.", "paramStructure": "by-name", "params": [],
+        "name": "rpc.discover", "summary": "This OpenRPC document.", "paramStructure": "by-name",
+        "params": [],
         "result": ["name": "OpenRPC", "schema": ["type": "object"]],
       ])
     let sorted = components.members.sorted { $0.key < $1.key }
@@ -68,7 +75,9 @@ public enum OpenRPC {
   }
 
   /// JSON Schema for `s`; named object schemas go into components once and are referenced.
-  static func jsonSchema(_ s: Schema, defaultValue: JSONValue?, into components: inout JSONObject) -> JSONValue {
+  static func jsonSchema(_ s: Schema, defaultValue: JSONValue?, into components: inout JSONObject)
+    -> JSONValue
+  {
     var o = JSONObject()
     switch s.kind {
     case .any:
@@ -131,7 +140,21 @@ public enum OpenRPC {
   }
 }
 
-/// Example pairings for the OpenRPC document, by method name.
+/// Example pairings for the OpenRPC document, by method name, from `MethodExamples`.
 enum Examples {
-  static let byMethod: [String: [JSONValue]] = [:]
+  static let byMethod: [String: [JSONValue]] = {
+    var out: [String: [JSONValue]] = [:]
+    let resultNames = Dictionary(uniqueKeysWithValues: Methods.all.map { ($0.name, $0.resultName) })
+    for e in MethodExamples.all {
+      guard let params = try? JSONParser.parse(e.params).objectValue, let result = try? JSONParser.parse(e.result)
+      else { continue }
+      let pairing: JSONValue = [
+        "name": .string(e.name),
+        "params": .array(params.members.map { ["name": .string($0.key), "value": $0.value] }),
+        "result": ["name": .string(resultNames[e.method] ?? "result"), "value": result],
+      ]
+      out[e.method, default: []].append(pairing)
+    }
+    return out
+  }()
 }

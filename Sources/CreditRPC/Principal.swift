@@ -13,7 +13,8 @@ public enum Principal: Equatable, Sendable, CustomStringConvertible {
     default:
       if text.hasPrefix("learner:"), case let id = String(text.dropFirst(8)), Formats.isIdentifier(id) {
         self = .learner(id)
-      } else if text.hasPrefix("provider:"), case let id = String(text.dropFirst(9)), Formats.isIdentifier(id) {
+      } else if text.hasPrefix("provider:"), case let id = String(text.dropFirst(9)), Formats.isIdentifier(id)
+      {
         self = .provider(id)
       } else {
         return nil

@@ -20,7 +20,8 @@ extension CompleteCredit: RPCResult {
                 Field("enrollment_timestamp", .integer()), Field("final_grade", .string(minLength: 0)),
                 Field("request_uuid", .string()), Field("timestamp", .integer()),
                 Field("user_country", .string(minLength: 0)), Field("user_email", .string(minLength: 0)),
-                Field("user_full_name", .string(minLength: 0)), Field("user_mailing_address", .string(minLength: 0)),
+                Field("user_full_name", .string(minLength: 0)),
+                Field("user_mailing_address", .string(minLength: 0)),
                 Field("user_username", .string(minLength: 0)),
                 Field("signature", .string(minLength: 64, maxLength: 64, "HMAC-SHA256, hex")),
               ]))),
@@ -79,7 +80,9 @@ enum PurchaseMethods {
                     "Test processor: card tok_visa (approved) or tok_chargeDeclined; "
                       + "PayPal paypal_approved or paypal_cancelled.")),
               ]))),
-        Field("idempotencyKey", .string(Formats.identifier, "Retry with the same key to get the first answer again.")),
+        Field(
+          "idempotencyKey",
+          .string(Formats.identifier, "Retry with the same key to get the first answer again.")),
       ], result: CreditCore.Purchase.self
     ) { p, c in
       let payment = p.object("payment")
@@ -107,7 +110,8 @@ enum PurchaseMethods {
     ) { p, c in
       try c.service.submitProviderDecision(
         providerId: p.string("providerId"), requestId: p.string("requestId"),
-        approved: p.string("status") == "approved", timestamp: p.int("timestamp"), signature: p.string("signature"))
+        approved: p.string("status") == "approved", timestamp: p.int("timestamp"),
+        signature: p.string("signature"))
     },
   ]
 }

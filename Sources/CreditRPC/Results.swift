@@ -73,7 +73,8 @@ extension Offer: RPCResult {
   public static let schema = obj(
     "Offer",
     [
-      Field("courseId", .string(Formats.courseId)), Field("providerId", idSchema), Field("displayName", textSchema),
+      Field("courseId", .string(Formats.courseId)), Field("providerId", idSchema),
+      Field("displayName", textSchema),
       Field("price", Money.schema),
     ])
   public var json: JSONValue {
@@ -88,7 +89,8 @@ extension Exam: RPCResult {
   public static let schema = obj(
     "Exam",
     [
-      Field("courseId", .string(Formats.courseId)), Field("examId", idSchema), Field("displayName", textSchema),
+      Field("courseId", .string(Formats.courseId)), Field("examId", idSchema),
+      Field("displayName", textSchema),
       Field("timeLimitMinutes", .integer(min: 1)), Field("passingScore", .number(min: 0, max: 1)),
       Field("proctored", .boolean()),
     ])
@@ -102,7 +104,9 @@ extension Exam: RPCResult {
 }
 
 let requirementFields: [Field] = [
-  Field("requirementId", .string(maxLength: 300, "grade, proctoredExam:<examId> or reverification:<checkpointId>")),
+  Field(
+    "requirementId", .string(maxLength: 300, "grade, proctoredExam:<examId> or reverification:<checkpointId>")
+  ),
   Field("kind", .enumeration(RequirementKind.allCases.map(\.rawValue))),
   Field("displayName", textSchema), Field("order", .integer(min: 1)),
   Field(
@@ -126,7 +130,8 @@ extension Requirement: RPCResult {
   }
   var members: JSONObject {
     [
-      "requirementId": .string(requirementId), "kind": .string(kind.rawValue), "displayName": .string(displayName),
+      "requirementId": .string(requirementId), "kind": .string(kind.rawValue),
+      "displayName": .string(displayName),
       "order": .int(order), "criteria": criteria,
     ]
   }
@@ -150,9 +155,11 @@ extension RequirementState: RPCResult {
 }
 
 let creditStatusFields: [Field] = [
-  Field("learnerId", idSchema), Field("courseId", .string(Formats.courseId)), Field("creditTrack", .boolean()),
+  Field("learnerId", idSchema), Field("courseId", .string(Formats.courseId)),
+  Field("creditTrack", .boolean()),
   Field("eligibility", .enumeration(Eligibility.allCases.map(\.rawValue))),
-  Field("purchaseDeadline", timeSchema.orNull.described("The last instant to buy credit; null unless eligible.")),
+  Field(
+    "purchaseDeadline", timeSchema.orNull.described("The last instant to buy credit; null unless eligible.")),
   Field("requirements", .array(RequirementState.schema)),
 ]
 
@@ -213,8 +220,10 @@ extension Verification: RPCResult {
     ])
   public var json: JSONValue {
     [
-      "verificationId": .string(verificationId), "learnerId": .string(learnerId), "kind": .string(kind.rawValue),
-      "courseId": .optional(courseId), "checkpointId": .optional(checkpointId), "status": .string(status.rawValue),
+      "verificationId": .string(verificationId), "learnerId": .string(learnerId),
+      "kind": .string(kind.rawValue),
+      "courseId": .optional(courseId), "checkpointId": .optional(checkpointId),
+      "status": .string(status.rawValue),
       "submittedAt": time(submittedAt), "reviewedAt": time(reviewedAt), "expiresAt": time(expiresAt),
       "reason": .optional(reason),
     ]
@@ -225,7 +234,8 @@ extension ExamAttempt: RPCResult {
   public static let schema = obj(
     "ExamAttempt",
     [
-      Field("attemptId", idSchema), Field("learnerId", idSchema), Field("courseId", .string(Formats.courseId)),
+      Field("attemptId", idSchema), Field("learnerId", idSchema),
+      Field("courseId", .string(Formats.courseId)),
       Field("examId", idSchema), Field("proctored", .boolean()),
       Field("status", .enumeration(AttemptStatus.allCases.map(\.rawValue))), Field("startedAt", timeSchema),
       Field("deadline", timeSchema), Field("submittedAt", timeSchema.orNull), Field("timedOut", .boolean()),
@@ -246,18 +256,23 @@ extension CreditRequest: RPCResult {
   public static let schema = obj(
     "CreditRequest",
     [
-      Field("requestId", idSchema), Field("learnerId", idSchema), Field("courseId", .string(Formats.courseId)),
+      Field("requestId", idSchema), Field("learnerId", idSchema),
+      Field("courseId", .string(Formats.courseId)),
       Field("providerId", idSchema), Field("providerName", textSchema),
-      Field("status", .enumeration(CreditRequestStatus.allCases.map(\.rawValue))), Field("createdAt", timeSchema),
+      Field("status", .enumeration(CreditRequestStatus.allCases.map(\.rawValue))),
+      Field("createdAt", timeSchema),
       Field("decidedAt", timeSchema.orNull), Field("providerUrl", .string(Formats.url)),
-      Field("providerStatusUrl", Schema.string(Formats.url).orNull), Field("providerDescription", textSchema.orNull),
+      Field("providerStatusUrl", Schema.string(Formats.url).orNull),
+      Field("providerDescription", textSchema.orNull),
     ])
   public var json: JSONValue {
     [
       "requestId": .string(requestId), "learnerId": .string(learnerId), "courseId": .string(courseId),
-      "providerId": .string(providerId), "providerName": .string(providerName), "status": .string(status.rawValue),
+      "providerId": .string(providerId), "providerName": .string(providerName),
+      "status": .string(status.rawValue),
       "createdAt": time(createdAt), "decidedAt": time(decidedAt), "providerUrl": .string(providerUrl),
-      "providerStatusUrl": .optional(providerStatusUrl), "providerDescription": .optional(providerDescription),
+      "providerStatusUrl": .optional(providerStatusUrl),
+      "providerDescription": .optional(providerDescription),
     ]
   }
 }
@@ -267,12 +282,14 @@ extension Notification: RPCResult {
     "Notification",
     [
       Field("notificationId", .integer(min: 1)), Field("learnerId", idSchema),
-      Field("kind", .enumeration(NotificationKind.allCases.map(\.rawValue))), Field("to", .string(Formats.email)),
+      Field("kind", .enumeration(NotificationKind.allCases.map(\.rawValue))),
+      Field("to", .string(Formats.email)),
       Field("subject", textSchema), Field("body", textSchema), Field("createdAt", timeSchema),
     ])
   public var json: JSONValue {
     [
-      "notificationId": .int(Int(notificationId)), "learnerId": .string(learnerId), "kind": .string(kind.rawValue),
+      "notificationId": .int(Int(notificationId)), "learnerId": .string(learnerId),
+      "kind": .string(kind.rawValue),
       "to": .string(to), "subject": .string(subject), "body": .string(body), "createdAt": time(createdAt),
     ]
   }
@@ -302,7 +319,8 @@ extension DashboardEntry: RPCResult {
     [
       Field("courseId", .string(Formats.courseId)), Field("title", textSchema),
       Field("mode", .enumeration(EnrollmentMode.allCases.map(\.rawValue))),
-      Field("certificate", obj("Certificate", [Field("status", .enumeration(["notEarned", "downloadable"]))])),
+      Field(
+        "certificate", obj("Certificate", [Field("status", .enumeration(["notEarned", "downloadable"]))])),
       Field(
         "credit",
         obj(

@@ -11,8 +11,9 @@ public final class Server: GroupHandler {
   let testClock: TestClock?
   let logger: Logger
   let table: [String: MethodDefinition]
-  /// The OpenRPC document, built once.
-  public let document: JSONValue
+  let methods: [MethodDefinition]
+  /// The OpenRPC document, built on first use (start-up does not pay for it).
+  public lazy var document: JSONValue = OpenRPC.document(methods: methods)
 
   public init(service: CreditService, principal: Principal, testClock: TestClock?, logger: Logger) {
     self.service = service
@@ -21,7 +22,7 @@ public final class Server: GroupHandler {
     self.logger = logger
     let methods = Methods.all.filter { !$0.testClockOnly || testClock != nil }
     self.table = Dictionary(uniqueKeysWithValues: methods.map { ($0.name, $0) })
-    self.document = OpenRPC.document(methods: methods)
+    self.methods = methods
     service.actor = principal.description
   }
 
@@ -53,8 +54,10 @@ public final class Server: GroupHandler {
   private func runOne(_ request: Request) -> Result<JSONValue, RPCError> {
     if request.method == "rpc.discover" {
       if let params = request.params, !params.isEmpty {
-        return .failure(.invalidParams("rpc.discover takes no parameters.", field: params.keys.first!,
-          reason: "unknown_field"))
+        return .failure(
+          .invalidParams(
+            "rpc.discover takes no parameters.", field: params.keys.first!,
+            reason: "unknown_field"))
       }
       return .success(document)
     }
@@ -77,8 +80,11 @@ public final class Server: GroupHandler {
       return .failure(storeError(error))
     }
     do {
-      let result = try method.run(ParamReader(params), MethodContext(service: service, principal: principal,
-        testClock: testClock))
+      let result = try method.run(
+        ParamReader(params),
+        MethodContext(
+          service: service, principal: principal,
+          testClock: testClock))
       if method.mutates { try db.release("request") }
       return .success(result)
     } catch {
@@ -160,12 +166,14 @@ public final class Server: GroupHandler {
       }
       if e.isReadOnly {
         return RPCError(
-          code: CreditError.Kind.unavailable.rawValue, message: "The database is read-only; nothing can be changed.",
+          code: CreditError.Kind.unavailable.rawValue,
+          message: "The database is read-only; nothing can be changed.",
           reason: "database_read_only")
       }
       if e.isFull {
         return RPCError(
-          code: CreditError.Kind.unavailable.rawValue, message: "The disk or database is full; nothing was changed.",
+          code: CreditError.Kind.unavailable.rawValue,
+          message: "The disk or database is full; nothing was changed.",
           reason: "database_full")
       }
       if e.isIOError || e.isCorrupt {

@@ -302,9 +302,9 @@ private struct Parser {
     let contentStart = i
     while true {
       while i &+ 8 <= count {
-        let word = UnsafeRawPointer(bytes + i).loadUnaligned(as: UInt64.self)
-        if stringWordNeedsAttention(word) { break }
-        i &+= 8
+        let stop = stringStop(loadWord(bytes + i))
+        i &+= stop
+        if stop < 8 { break }
       }
       guard i < count else { throw unterminated(start) }
       let c = bytes[i]
@@ -330,6 +330,11 @@ private struct Parser {
     scratch.removeAll(keepingCapacity: true)
     var run = contentStart
     while true {
+      while i &+ 8 <= count {
+        let stop = stringStop(loadWord(bytes + i))
+        i &+= stop
+        if stop < 8 { break }
+      }
       guard i < count else { throw unterminated(start) }
       let c = bytes[i]
       if c >= 0x20 && c != ASCII.quote && c != ASCII.backslash {
@@ -355,8 +360,11 @@ private struct Parser {
       case ASCII.lowerR: scratch.append(0x0D)
       case ASCII.lowerT: scratch.append(0x09)
       case ASCII.lowerU:
-        guard i + 4 < count else { throw unterminated(start) }
         guard let unit = hex4(at: i + 1) else {
+          // Running out of input within the four digits leaves the string unterminated.
+          var k = i + 1
+          while k < count, k < i + 5, hexDigit(bytes[k]) != nil { k += 1 }
+          if k == count { throw unterminated(start) }
           throw JSONParseError(
             reason: .invalidJSON, offset: escapeStart,
             message: "invalid \\u escape at byte \(escapeStart): expected four hex digits")
@@ -365,7 +373,7 @@ private struct Parser {
         var scalar = unit
         if unit >= 0xD800 && unit <= 0xDBFF {
           // A high surrogate: it makes a scalar only with a low surrogate right after it.
-          if i + 6 < count, bytes[i + 1] == ASCII.backslash, bytes[i + 2] == ASCII.lowerU,
+          if i + 2 < count, bytes[i + 1] == ASCII.backslash, bytes[i + 2] == ASCII.lowerU,
             let low = hex4(at: i + 3), low >= 0xDC00 && low <= 0xDFFF
           {
             scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
@@ -387,20 +395,25 @@ private struct Parser {
     }
   }
 
+  /// The value of the four hex digits at `p`, or nil if there are not four.
   func hex4(at p: Int) -> UInt32? {
+    guard p + 4 <= count else { return nil }
     var v: UInt32 = 0
     for k in 0..<4 {
-      let c = bytes[p + k]
-      let d: UInt8
-      switch c {
-      case 0x30...0x39: d = c - 0x30
-      case 0x41...0x46: d = c - 0x41 + 10
-      case 0x61...0x66: d = c - 0x61 + 10
-      default: return nil
-      }
+      guard let d = hexDigit(bytes[p + k]) else { return nil }
       v = v << 4 | UInt32(d)
     }
     return v
+  }
+
+  @inline(__always)
+  func hexDigit(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: return c - 0x30
+    case 0x41...0x46: return c - 0x41 + 10
+    case 0x61...0x66: return c - 0x61 + 10
+    default: return nil
+    }
   }
 
   mutating func appendUTF8(_ scalar: UInt32) {

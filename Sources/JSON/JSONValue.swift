@@ -107,10 +107,18 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
   public func makeIterator() -> IndexingIterator<[Member]> { members.makeIterator() }
 
-  /// Objects compare as sets of members, ignoring order.
+  /// Objects compare as sets of members, ignoring order. A member whose counterpart in `rhs` at
+  /// the same position has the same key compares with it, so that an object holding duplicate keys
+  /// equals itself; others compare with the last member of `rhs` of the same name.
   public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
     guard lhs.members.count == rhs.members.count else { return false }
-    for m in lhs.members where rhs[m.key] != m.value { return false }
+    var k = 0
+    while k < lhs.members.count {
+      let m = lhs.members[k]
+      let other = rhs.members[k].key == m.key ? rhs.members[k].value : rhs[m.key]
+      if other != m.value { return false }
+      k += 1
+    }
     return true
   }
 }

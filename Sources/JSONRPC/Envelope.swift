@@ -27,7 +27,8 @@ public enum Message: Sendable {
   public init(_ value: JSONValue) {
     guard case .object(let o) = value else {
       self = .error(
-        .invalidRequest("A request must be a JSON object with jsonrpc, method and optionally id and params.",
+        .invalidRequest(
+          "A request must be a JSON object with jsonrpc, method and optionally id and params.",
           reason: "not_an_object"), id: .null)
       return
     }
@@ -42,7 +43,8 @@ public enum Message: Sendable {
       switch idMember {
       case .string, .number, .null: break
       default:
-        self = .error(.invalidRequest("The id must be a string, a number or null.", reason: "invalid_id"), id: .null)
+        self = .error(
+          .invalidRequest("The id must be a string, a number or null.", reason: "invalid_id"), id: .null)
         return
       }
     }
@@ -54,7 +56,8 @@ public enum Message: Sendable {
     }
     guard case .string(let method)? = o["method"] else {
       self = .error(
-        .invalidRequest("The member \"method\" must be a string naming the method to call.", reason: "invalid_method"),
+        .invalidRequest(
+          "The member \"method\" must be a string naming the method to call.", reason: "invalid_method"),
         id: echoId)
       return
     }
@@ -65,12 +68,14 @@ public enum Message: Sendable {
     case .object(let p)?: params = p
     case .array?:
       self = .error(
-        .invalidParams("Parameters are passed by name: \"params\" must be an object, not an array.", field: "params",
+        .invalidParams(
+          "Parameters are passed by name: \"params\" must be an object, not an array.", field: "params",
           reason: "params_not_object"), id: isNotification ? nil : echoId)
       return
     default:
       self = .error(
-        .invalidRequest("The member \"params\" must be an object when present.", reason: "invalid_params_type"),
+        .invalidRequest(
+          "The member \"params\" must be an object when present.", reason: "invalid_params_type"),
         id: echoId)
       return
     }

@@ -1,3 +1,5 @@
+import JSON
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import JSON
 
 /// Runs the requests of one group. The transport hands over every request it has read and not yet
 /// answered, so that the handler can commit them together; it writes the answers only after
@@ -23,7 +24,9 @@ public struct TransportLimits: Sendable {
   /// The most requests handed to the handler in one group.
   public var maxGroup: Int
 
-  public init(maxLineBytes: Int = 8 << 20, maxBatchMembers: Int = 10_000, maxDepth: Int = 512, maxGroup: Int = 4096) {
+  public init(
+    maxLineBytes: Int = 8 << 20, maxBatchMembers: Int = 10_000, maxDepth: Int = 512, maxGroup: Int = 4096
+  ) {
     self.maxLineBytes = maxLineBytes
     self.maxBatchMembers = maxBatchMembers
     self.maxDepth = maxDepth
@@ -62,7 +65,8 @@ public final class LineServer {
     case batch([Slot])
   }
 
-  public init(input: Int32, output: Int32, limits: TransportLimits = TransportLimits(), handler: GroupHandler) {
+  public init(input: Int32, output: Int32, limits: TransportLimits = TransportLimits(), handler: GroupHandler)
+  {
     self.input = input
     self.output = output
     self.limits = limits
@@ -165,7 +169,8 @@ public final class LineServer {
     case .success(.array(let members)):
       if members.isEmpty {
         pendingLines.append(
-          .single(.error(.invalidRequest("An empty batch is not a request.", reason: "empty_batch"), id: .null)))
+          .single(
+            .error(.invalidRequest("An empty batch is not a request.", reason: "empty_batch"), id: .null)))
       } else if members.count > limits.maxBatchMembers {
         pendingLines.append(
           .single(
@@ -186,7 +191,8 @@ public final class LineServer {
     case .invalidUTF8:
       .parseError("The line is not valid UTF-8 (\(e.message)).", reason: "invalid_utf8")
     case .nestingTooDeep:
-      .parseError("The JSON nests arrays and objects deeper than the limit; flatten it.", reason: "nesting_too_deep")
+      .parseError(
+        "The JSON nests arrays and objects deeper than the limit; flatten it.", reason: "nesting_too_deep")
     case .invalidJSON:
       .parseError("The line is not valid JSON: \(e.message).", reason: "invalid_json")
     }

@@ -17,13 +17,17 @@ public struct ParamReader: Sendable {
 
   public func optionalString(_ name: String) -> String? { value(name)?.stringValue }
   public func string(_ name: String) -> String {
-    guard let s = optionalString(name) else { preconditionFailure("schema does not require string '\(name)'") }
+    guard let s = optionalString(name) else {
+      preconditionFailure("schema does not require string '\(name)'")
+    }
     return s
   }
 
   public func optionalDouble(_ name: String) -> Double? { value(name)?.numberValue?.double }
   public func double(_ name: String) -> Double {
-    guard let d = optionalDouble(name) else { preconditionFailure("schema does not require number '\(name)'") }
+    guard let d = optionalDouble(name) else {
+      preconditionFailure("schema does not require number '\(name)'")
+    }
     return d
   }
 
@@ -33,15 +37,23 @@ public struct ParamReader: Sendable {
     return i
   }
 
-  public func bool(_ name: String, default defaultValue: Bool) -> Bool { value(name)?.boolValue ?? defaultValue }
+  public func bool(_ name: String, default defaultValue: Bool) -> Bool {
+    value(name)?.boolValue ?? defaultValue
+  }
 
-  public func optionalObject(_ name: String) -> ParamReader? { value(name)?.objectValue.map(ParamReader.init) }
+  public func optionalObject(_ name: String) -> ParamReader? {
+    value(name)?.objectValue.map(ParamReader.init)
+  }
   public func object(_ name: String) -> ParamReader {
-    guard let o = optionalObject(name) else { preconditionFailure("schema does not require object '\(name)'") }
+    guard let o = optionalObject(name) else {
+      preconditionFailure("schema does not require object '\(name)'")
+    }
     return o
   }
 
   public func array(_ name: String) -> [JSONValue] { value(name)?.arrayValue ?? [] }
-  public func objects(_ name: String) -> [ParamReader] { array(name).compactMap { $0.objectValue.map(ParamReader.init) } }
+  public func objects(_ name: String) -> [ParamReader] {
+    array(name).compactMap { $0.objectValue.map(ParamReader.init) }
+  }
   public func strings(_ name: String) -> [String] { array(name).compactMap(\.stringValue) }
 }

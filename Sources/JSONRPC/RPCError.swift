@@ -47,7 +47,9 @@ public struct RPCError: Error, Sendable, Equatable {
   {
     RPCError(code: invalidParamsCode, message: message, reason: reason, field: field)
   }
-  public static func internalError(_ message: String = "The service hit an internal error; the request was not applied.")
+  public static func internalError(
+    _ message: String = "The service hit an internal error; the request was not applied."
+  )
     -> RPCError
   {
     RPCError(code: internalErrorCode, message: message, reason: "internal_error")

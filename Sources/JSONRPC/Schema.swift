@@ -50,7 +50,8 @@ public struct Schema: Sendable {
   public static let defaultMaxLength = 1000
 
   public static func string(
-    _ format: StringFormat? = nil, minLength: Int = 1, maxLength: Int = defaultMaxLength, _ description: String? = nil
+    _ format: StringFormat? = nil, minLength: Int = 1, maxLength: Int = defaultMaxLength,
+    _ description: String? = nil
   ) -> Schema {
     Schema(.string(format: format, minLength: minLength, maxLength: maxLength), description: description)
   }
@@ -63,8 +64,12 @@ public struct Schema: Sendable {
   public static func number(min: Double? = nil, max: Double? = nil, _ description: String? = nil) -> Schema {
     Schema(.number(minimum: min, maximum: max), description: description)
   }
-  public static func boolean(_ description: String? = nil) -> Schema { Schema(.boolean, description: description) }
-  public static func array(_ items: Schema, minItems: Int = 0, maxItems: Int? = nil, _ description: String? = nil)
+  public static func boolean(_ description: String? = nil) -> Schema {
+    Schema(.boolean, description: description)
+  }
+  public static func array(
+    _ items: Schema, minItems: Int = 0, maxItems: Int? = nil, _ description: String? = nil
+  )
     -> Schema
   {
     Schema(.array(items, minItems: minItems, maxItems: maxItems), description: description)
@@ -97,7 +102,8 @@ public struct Field: Sendable {
   /// Said when the field is missing, after what it must be: how to get it right.
   public var hint: String?
 
-  public init(_ name: String, _ schema: Schema, required: Bool = true, default defaultValue: JSONValue? = nil) {
+  public init(_ name: String, _ schema: Schema, required: Bool = true, default defaultValue: JSONValue? = nil)
+  {
     self.name = name
     self.schema = schema
     self.required = required

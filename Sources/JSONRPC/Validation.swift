@@ -4,17 +4,24 @@ extension ObjectSchema {
   /// Checks `params` against this schema: every required field present, every field of its type
   /// and range, no unknown or repeated member. `null` counts as omitted for optional fields.
   public func validate(_ object: JSONObject, path: String = "") throws(RPCError) {
+    // Objects here are small: a scan finds repeats without hashing every key.
     var seen = Set<String>()
-    for m in object.members {
+    let members = object.members
+    for (i, m) in members.enumerated() {
+      let repeated =
+        members.count <= 16
+        ? members[..<i].contains { $0.key == m.key } : !seen.insert(m.key).inserted
       let where_ = join(path, m.key)
-      if !seen.insert(m.key).inserted {
-        throw .invalidParams("Field '\(where_)' appears more than once; send it once.", field: where_,
+      if repeated {
+        throw .invalidParams(
+          "Field '\(where_)' appears more than once; send it once.", field: where_,
           reason: "duplicate_field")
       }
       if field(m.key) == nil {
         let accepted = fields.map(\.name).joined(separator: ", ")
         throw .invalidParams(
-          "Unknown field '\(where_)'. The accepted fields are: \(accepted).", field: where_, reason: "unknown_field")
+          "Unknown field '\(where_)'. The accepted fields are: \(accepted).", field: where_,
+          reason: "unknown_field")
       }
     }
     for f in fields {
@@ -76,7 +83,8 @@ extension Schema {
       }
       if bytes < minLength, s.unicodeScalars.count < minLength {
         throw .invalidParams(
-          minLength == 1 ? "Field '\(path)' must not be empty." : "Field '\(path)' is too short.", field: path,
+          minLength == 1 ? "Field '\(path)' must not be empty." : "Field '\(path)' is too short.",
+          field: path,
           reason: minLength == 1 ? "empty" : "too_short")
       }
       if let format, !format.isValid(s) { throw wrong() }
@@ -112,7 +120,8 @@ extension Schema {
       let tagPath = "\(path).\(tag)"
       let names = variants.map { "\"\($0.0)\"" }.joined(separator: ", ")
       guard let t = members[tag] else {
-        throw .invalidParams("Missing required field '\(tagPath)' (one of \(names)).", field: tagPath,
+        throw .invalidParams(
+          "Missing required field '\(tagPath)' (one of \(names)).", field: tagPath,
           reason: "missing_field")
       }
       guard case .string(let s) = t, let variant = variants.first(where: { $0.0 == s }) else {

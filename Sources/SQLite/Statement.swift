@@ -56,7 +56,9 @@ public final class Statement {
       var v = v
       rc = v.withUTF8 { sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
     case .blob(let v):
-      rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
+      rc = v.withUnsafeBytes {
+        sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT)
+      }
     }
     if rc != SQLITE_OK { throw error(rc) }
   }

@@ -1,3 +1,8 @@
+import CreditCore
+import CreditRPC
+import JSONRPC
+import SQLite
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -5,10 +10,6 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import CreditCore
-import CreditRPC
-import JSONRPC
-import SQLite
 
 let usage = """
   usage: credit-rpc [--db PATH] [--as PRINCIPAL] [--test-clock TIME] [--max-line-bytes N]
@@ -81,7 +82,9 @@ func parseArguments(_ args: [String]) -> Options {
       o.maxLineBytes = n
     case "--log-level":
       let v = value(flag, inline)
-      guard let l = Logger.Level(name: v) else { fail("--log-level takes error, warning, info or debug, not '\(v)'") }
+      guard let l = Logger.Level(name: v) else {
+        fail("--log-level takes error, warning, info or debug, not '\(v)'")
+      }
       o.logLevel = l
     default:
       fail("unknown argument '\(arg)'\n\n\(usage)")

@@ -32,7 +32,9 @@ public struct CreditError: Error, Sendable, Equatable {
     self.field = field
   }
 
-  public static func notFound(_ what: String, _ id: String, field: String, reason: String? = nil) -> CreditError {
+  public static func notFound(_ what: String, _ id: String, field: String, reason: String? = nil)
+    -> CreditError
+  {
     CreditError(
       .notFound, "No \(what) with id '\(id)' exists.", reason: reason ?? "\(what.replacingSpaces)_not_found",
       field: field)
@@ -40,7 +42,8 @@ public struct CreditError: Error, Sendable, Equatable {
 
   public static func notEnrolled(_ learnerId: String, _ courseId: String) -> CreditError {
     CreditError(
-      .notFound, "Learner '\(learnerId)' is not enrolled in \(courseId); enroll first.", reason: "not_enrolled",
+      .notFound, "Learner '\(learnerId)' is not enrolled in \(courseId); enroll first.",
+      reason: "not_enrolled",
       field: "courseId")
   }
 

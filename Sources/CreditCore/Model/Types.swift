@@ -55,7 +55,9 @@ public struct Course: Sendable, Equatable {
   public var purchaseDeadline: Instant { endsAt + purchaseWindowDays * 86_400 }
 
   public init(
-    courseId: String, org: String, number: String, run: String, title: String, startsAt: Instant, endsAt: Instant, passingGrade: Double, verifiedPrice: Money? = nil, purchaseWindowDays: Int64, earnCredit: Bool
+    courseId: String, org: String, number: String, run: String, title: String, startsAt: Instant,
+    endsAt: Instant, passingGrade: Double, verifiedPrice: Money? = nil, purchaseWindowDays: Int64,
+    earnCredit: Bool
   ) {
     self.courseId = courseId
     self.org = org
@@ -82,7 +84,9 @@ public struct Provider: Sendable, Equatable {
   public var active: Bool
 
   public init(
-    providerId: String, displayName: String, url: String, statusUrl: String? = nil, description: String? = nil, fulfillmentInstructions: String? = nil, requiresAdditionalSteps: Bool, active: Bool
+    providerId: String, displayName: String, url: String, statusUrl: String? = nil,
+    description: String? = nil, fulfillmentInstructions: String? = nil, requiresAdditionalSteps: Bool,
+    active: Bool
   ) {
     self.providerId = providerId
     self.displayName = displayName
@@ -120,7 +124,8 @@ public struct Exam: Sendable, Equatable {
   public var proctored: Bool
 
   public init(
-    courseId: String, examId: String, displayName: String, timeLimitMinutes: Int64, passingScore: Double, proctored: Bool
+    courseId: String, examId: String, displayName: String, timeLimitMinutes: Int64, passingScore: Double,
+    proctored: Bool
   ) {
     self.courseId = courseId
     self.examId = examId
@@ -153,7 +158,8 @@ public struct Requirement: Sendable, Equatable {
   }
 
   public init(
-    requirementId: String, kind: RequirementKind, displayName: String, order: Int, minGrade: Double? = nil, examId: String? = nil, checkpointId: String? = nil
+    requirementId: String, kind: RequirementKind, displayName: String, order: Int, minGrade: Double? = nil,
+    examId: String? = nil, checkpointId: String? = nil
   ) {
     self.requirementId = requirementId
     self.kind = kind
@@ -239,7 +245,8 @@ public struct CreditStatus: Sendable, Equatable {
   public var requirements: [RequirementState]
 
   public init(
-    learnerId: String, courseId: String, creditTrack: Bool, eligibility: Eligibility, purchaseDeadline: Instant? = nil, requirements: [RequirementState]
+    learnerId: String, courseId: String, creditTrack: Bool, eligibility: Eligibility,
+    purchaseDeadline: Instant? = nil, requirements: [RequirementState]
   ) {
     self.learnerId = learnerId
     self.courseId = courseId
@@ -271,7 +278,9 @@ public struct Verification: Sendable, Equatable {
   public var reason: String?
 
   public init(
-    verificationId: String, learnerId: String, kind: VerificationKind, courseId: String? = nil, checkpointId: String? = nil, status: VerificationStatus, submittedAt: Instant, reviewedAt: Instant? = nil, expiresAt: Instant? = nil, reason: String? = nil
+    verificationId: String, learnerId: String, kind: VerificationKind, courseId: String? = nil,
+    checkpointId: String? = nil, status: VerificationStatus, submittedAt: Instant, reviewedAt: Instant? = nil,
+    expiresAt: Instant? = nil, reason: String? = nil
   ) {
     self.verificationId = verificationId
     self.learnerId = learnerId
@@ -310,7 +319,9 @@ public struct ExamAttempt: Sendable, Equatable {
   public var reviewComment: String?
 
   public init(
-    attemptId: String, learnerId: String, courseId: String, examId: String, proctored: Bool, status: AttemptStatus, startedAt: Instant, deadline: Instant, submittedAt: Instant? = nil, timedOut: Bool, score: Double? = nil, review: ExamReview? = nil, reviewComment: String? = nil
+    attemptId: String, learnerId: String, courseId: String, examId: String, proctored: Bool,
+    status: AttemptStatus, startedAt: Instant, deadline: Instant, submittedAt: Instant? = nil, timedOut: Bool,
+    score: Double? = nil, review: ExamReview? = nil, reviewComment: String? = nil
   ) {
     self.attemptId = attemptId
     self.learnerId = learnerId
@@ -346,7 +357,9 @@ public struct CreditRequest: Sendable, Equatable {
   public var providerDescription: String?
 
   public init(
-    requestId: String, learnerId: String, courseId: String, providerId: String, providerName: String, status: CreditRequestStatus, createdAt: Instant, decidedAt: Instant? = nil, providerUrl: String, providerStatusUrl: String? = nil, providerDescription: String? = nil
+    requestId: String, learnerId: String, courseId: String, providerId: String, providerName: String,
+    status: CreditRequestStatus, createdAt: Instant, decidedAt: Instant? = nil, providerUrl: String,
+    providerStatusUrl: String? = nil, providerDescription: String? = nil
   ) {
     self.requestId = requestId
     self.learnerId = learnerId
@@ -376,7 +389,8 @@ public struct Notification: Sendable, Equatable {
   public var createdAt: Instant
 
   public init(
-    notificationId: Int64, learnerId: String, kind: NotificationKind, to: String, subject: String, body: String, createdAt: Instant
+    notificationId: Int64, learnerId: String, kind: NotificationKind, to: String, subject: String,
+    body: String, createdAt: Instant
   ) {
     self.notificationId = notificationId
     self.learnerId = learnerId
@@ -399,7 +413,8 @@ public struct Event: Sendable, Equatable {
   public var detail: String?
 
   public init(
-    eventId: Int64, at: Instant, actor: String, kind: String, requirementId: String? = nil, from: String? = nil, to: String? = nil, detail: String? = nil
+    eventId: Int64, at: Instant, actor: String, kind: String, requirementId: String? = nil,
+    from: String? = nil, to: String? = nil, detail: String? = nil
   ) {
     self.eventId = eventId
     self.at = at

@@ -17,7 +17,9 @@ public enum Rules {
     }
     if grade >= minGrade {
       if recordedAt <= courseEnd {
-        return (.satisfied, "Final grade \(formatScore(grade)) meets the minimum of \(formatScore(minGrade)).")
+        return (
+          .satisfied, "Final grade \(formatScore(grade)) meets the minimum of \(formatScore(minGrade))."
+        )
       }
       return (
         .failed,
@@ -108,7 +110,10 @@ public enum Rules {
       return (.pending, "The exam '\(name)' was taken without proctoring.")
     }
     if attempt.status == .rejected {
-      return (.failed, "The proctoring review of '\(name)' did not pass (\(attempt.review?.rawValue ?? "rejected")).")
+      return (
+        .failed,
+        "The proctoring review of '\(name)' did not pass (\(attempt.review?.rawValue ?? "rejected"))."
+      )
     }
     if let score, score < exam.passingScore {
       return (
@@ -124,7 +129,8 @@ public enum Rules {
     }
     switch (attempt.status, score) {
     case (.verified, nil): return (.submitted, "The proctoring review passed; waiting for the exam score.")
-    case (.error, _): return (.submitted, "The proctoring session of '\(name)' is waiting to be reviewed again.")
+    case (.error, _):
+      return (.submitted, "The proctoring session of '\(name)' is waiting to be reviewed again.")
     default: return (.submitted, "Submitted; waiting for the proctoring review and the score.")
     }
   }
@@ -136,7 +142,9 @@ public enum Rules {
     current: RequirementStatus, latest: Verification?, displayName: String
   ) -> (RequirementStatus, String?) {
     if current == .declined || current == .satisfied { return (current, nil) }
-    guard let latest else { return (.pending, "Complete the identity check '\(displayName)' with your webcam.") }
+    guard let latest else {
+      return (.pending, "Complete the identity check '\(displayName)' with your webcam.")
+    }
     switch latest.status {
     case .submitted: return (.submitted, "Your photo for '\(displayName)' is waiting for review.")
     case .approved: return (.satisfied, nil)

@@ -10,7 +10,8 @@ public struct CourseInput: Sendable {
   public var purchaseWindowDays: Int64
 
   public init(
-    courseId: String, title: String, startsAt: Instant, endsAt: Instant, passingGrade: Double, verifiedPrice: Money?,
+    courseId: String, title: String, startsAt: Instant, endsAt: Instant, passingGrade: Double,
+    verifiedPrice: Money?,
     purchaseWindowDays: Int64
   ) {
     self.courseId = courseId
@@ -54,19 +55,23 @@ public func courseKeyParts(_ courseId: String) -> (org: String, number: String, 
 extension CreditService {
   public func createCourse(_ input: CourseInput) throws -> Course {
     guard let key = courseKeyParts(input.courseId) else {
-      throw CreditError.invalidParams("courseId must have the form course-v1:ORG+NUMBER+RUN.", field: "courseId")
+      throw CreditError.invalidParams(
+        "courseId must have the form course-v1:ORG+NUMBER+RUN.", field: "courseId")
     }
     guard input.endsAt > input.startsAt else {
-      throw CreditError.invalidParams("endsAt must be later than startsAt.", field: "endsAt", reason: "ends_before_start")
+      throw CreditError.invalidParams(
+        "endsAt must be later than startsAt.", field: "endsAt", reason: "ends_before_start")
     }
     if let existing = try? course(input.courseId) {
       let same =
-        existing.title == input.title && existing.startsAt == input.startsAt && existing.endsAt == input.endsAt
+        existing.title == input.title && existing.startsAt == input.startsAt
+        && existing.endsAt == input.endsAt
         && existing.passingGrade == input.passingGrade && existing.verifiedPrice == input.verifiedPrice
         && existing.purchaseWindowDays == input.purchaseWindowDays
       guard same else {
         throw CreditError(
-          .alreadyExists, "Course \(input.courseId) already exists with other details.", reason: "course_exists",
+          .alreadyExists, "Course \(input.courseId) already exists with other details.",
+          reason: "course_exists",
           field: "courseId")
       }
       return existing
@@ -93,7 +98,8 @@ extension CreditService {
       candidate.active = existing.active
       guard existing == candidate, stored == secrets else {
         throw CreditError(
-          .alreadyExists, "Provider '\(p.providerId)' already exists with other details.", reason: "provider_exists",
+          .alreadyExists, "Provider '\(p.providerId)' already exists with other details.",
+          reason: "provider_exists",
           field: "providerId")
       }
       return existing
@@ -105,7 +111,8 @@ extension CreditService {
       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
       """,
       [
-        .text(p.providerId), .text(p.displayName), .text(p.url), .optional(p.statusUrl), .optional(p.description),
+        .text(p.providerId), .text(p.displayName), .text(p.url), .optional(p.statusUrl),
+        .optional(p.description),
         .optional(p.fulfillmentInstructions), .bool(p.requiresAdditionalSteps), .int(now),
       ])
     for (i, secret) in secrets.enumerated() {
@@ -126,7 +133,8 @@ extension CreditService {
     _ = try course(courseId)
     let p = try provider(providerId)
     if let existing = try db.queryOne(
-      "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ?", [.text(courseId), .text(providerId)],
+      "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ?",
+      [.text(courseId), .text(providerId)],
       Rows.offer)
     {
       guard existing.price == price else {
@@ -158,7 +166,8 @@ extension CreditService {
       VALUES (?, ?, ?, ?, ?, ?)
       """,
       [
-        .text(e.courseId), .text(e.examId), .text(e.displayName), .int(e.timeLimitMinutes), .double(e.passingScore),
+        .text(e.courseId), .text(e.examId), .text(e.displayName), .int(e.timeLimitMinutes),
+        .double(e.passingScore),
         .bool(e.proctored),
       ])
     return e
@@ -174,7 +183,8 @@ extension CreditService {
     for (i, input) in inputs.enumerated() {
       let field = "requirements[\(i)]"
       var r = Requirement(
-        requirementId: Requirement.id(kind: input.kind, examId: input.examId, checkpointId: input.checkpointId),
+        requirementId: Requirement.id(
+          kind: input.kind, examId: input.examId, checkpointId: input.checkpointId),
         kind: input.kind, displayName: "", order: i + 1, minGrade: input.minGrade, examId: input.examId,
         checkpointId: input.checkpointId)
       switch input.kind {
@@ -216,7 +226,8 @@ extension CreditService {
           checkpoint_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
-          .text(courseId), .text(r.requirementId), .text(r.kind.rawValue), .text(r.displayName), .int(r.order),
+          .text(courseId), .text(r.requirementId), .text(r.kind.rawValue), .text(r.displayName),
+          .int(r.order),
           .optional(r.minGrade), .optional(r.examId), .optional(r.checkpointId),
         ])
     }
@@ -241,7 +252,8 @@ extension CreditService {
         try redecideGrade(learnerId, courseId)
       }
       try sync(learnerId, courseId)
-      try recordEvent(learnerId: learnerId, courseId: courseId, kind: "requirementsChanged",
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "requirementsChanged",
         detail: kept.joined(separator: ", "))
     }
     return result

@@ -26,7 +26,8 @@ public final class CreditService {
 
   func course(_ courseId: String, field: String = "courseId") throws -> Course {
     guard
-      let c = try db.queryOne("SELECT \(Rows.course) FROM courses WHERE course_id = ?", [.text(courseId)], Rows.course)
+      let c = try db.queryOne(
+        "SELECT \(Rows.course) FROM courses WHERE course_id = ?", [.text(courseId)], Rows.course)
     else { throw CreditError.notFound("course", courseId, field: field) }
     return c
   }
@@ -50,7 +51,8 @@ public final class CreditService {
   func exam(_ courseId: String, _ examId: String) throws -> Exam {
     guard
       let e = try db.queryOne(
-        "SELECT \(Rows.exam) FROM exams WHERE course_id = ? AND exam_id = ?", [.text(courseId), .text(examId)],
+        "SELECT \(Rows.exam) FROM exams WHERE course_id = ? AND exam_id = ?",
+        [.text(courseId), .text(examId)],
         Rows.exam)
     else {
       throw CreditError(
@@ -73,7 +75,8 @@ public final class CreditService {
 
   func creditRequest(learnerId: String, courseId: String) throws -> CreditRequest? {
     try db.queryOne(
-      "SELECT \(Rows.request) WHERE r.learner_id = ? AND r.course_id = ?", [.text(learnerId), .text(courseId)],
+      "SELECT \(Rows.request) WHERE r.learner_id = ? AND r.course_id = ?",
+      [.text(learnerId), .text(courseId)],
       Rows.request)
   }
 
@@ -118,7 +121,8 @@ public final class CreditService {
       VALUES (?, ?, ?, ?, ?, ?, ?)
       """,
       [
-        .text(learner.learnerId), .optional(courseId), .text(kind.rawValue), .text(learner.email), .text(subject),
+        .text(learner.learnerId), .optional(courseId), .text(kind.rawValue), .text(learner.email),
+        .text(subject),
         .text(body), .int(now),
       ])
   }

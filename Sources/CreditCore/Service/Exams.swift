@@ -14,7 +14,8 @@ extension CreditService {
   }
 
   func attempt(_ id: String) throws -> ExamAttempt {
-    guard let a = try db.queryOne("SELECT \(Rows.attempt) WHERE a.attempt_id = ?", [.text(id)], Rows.attempt) else {
+    guard let a = try db.queryOne("SELECT \(Rows.attempt) WHERE a.attempt_id = ?", [.text(id)], Rows.attempt)
+    else {
       throw CreditError.notFound("exam attempt", id, field: "attemptId", reason: "attempt_not_found")
     }
     return a
@@ -31,7 +32,8 @@ extension CreditService {
         "UPDATE exam_attempts SET status = 'submitted', submitted_at = deadline, timed_out = 1 WHERE attempt_id = ?",
         [.text(a.attemptId)])
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "examTimedOut", requirementId: "proctoredExam:\(a.examId)",
+        learnerId: learnerId, courseId: courseId, kind: "examTimedOut",
+        requirementId: "proctoredExam:\(a.examId)",
         from: "started", to: "submitted", detail: a.attemptId, at: a.deadline, actor: "system")
     }
   }
@@ -69,7 +71,10 @@ extension CreditService {
       INSERT INTO exam_attempts (attempt_id, learner_id, course_id, exam_id, proctored, status, started_at, deadline,
         seq) VALUES (?, ?, ?, ?, ?, 'started', ?, ?, ?)
       """,
-      [.text(id), .text(learnerId), .text(courseId), .text(examId), .bool(proctored), .int(now), .int(deadline), .int(seq)])
+      [
+        .text(id), .text(learnerId), .text(courseId), .text(examId), .bool(proctored), .int(now),
+        .int(deadline), .int(seq),
+      ])
     try recordEvent(
       learnerId: learnerId, courseId: courseId, kind: "examStarted", requirementId: rid, to: "started",
       detail: "\(id), deadline \(RFC3339.format(deadline))\(proctored ? "" : ", unproctored")")
@@ -89,13 +94,16 @@ extension CreditService {
       "UPDATE exam_attempts SET status = 'submitted', submitted_at = ? WHERE attempt_id = ?",
       [.int(now), .text(a.attemptId)])
     try recordEvent(
-      learnerId: learnerId, courseId: courseId, kind: "examSubmitted", requirementId: "proctoredExam:\(examId)",
+      learnerId: learnerId, courseId: courseId, kind: "examSubmitted",
+      requirementId: "proctoredExam:\(examId)",
       from: "started", to: "submitted", detail: a.attemptId)
     try sync(learnerId, courseId)
     return try attempt(a.attemptId)
   }
 
-  public func reviewExam(_ address: AttemptAddress, review: ExamReview, comment: String?) throws -> ExamAttempt {
+  public func reviewExam(_ address: AttemptAddress, review: ExamReview, comment: String?) throws
+    -> ExamAttempt
+  {
     var a: ExamAttempt
     switch address {
     case .id(let id):
@@ -106,7 +114,8 @@ extension CreditService {
       _ = try exam(courseId, examId)
       guard let current = try currentAttempt(learnerId, courseId, examId) else {
         throw CreditError(
-          .notFound, "Learner '\(learnerId)' has no attempt at exam '\(examId)'.", reason: "attempt_not_found",
+          .notFound, "Learner '\(learnerId)' has no attempt at exam '\(examId)'.",
+          reason: "attempt_not_found",
           field: "examId")
       }
       a = current
@@ -114,13 +123,15 @@ extension CreditService {
     _ = try settle(a.learnerId, a.courseId)
     a = try attempt(a.attemptId)
     guard a.proctored else {
-      throw CreditError.invalidState("Attempt \(a.attemptId) was not proctored; there is nothing to review.",
+      throw CreditError.invalidState(
+        "Attempt \(a.attemptId) was not proctored; there is nothing to review.",
         reason: "not_proctored")
     }
     switch a.status {
     case .started:
       throw CreditError.invalidState(
-        "Attempt \(a.attemptId) has not been submitted yet; review it after submission.", reason: "not_submitted")
+        "Attempt \(a.attemptId) has not been submitted yet; review it after submission.",
+        reason: "not_submitted")
     case .verified, .rejected:
       throw CreditError.invalidState(
         "Attempt \(a.attemptId) was already reviewed (\(a.review?.rawValue ?? a.status.rawValue)); only a "
@@ -133,7 +144,8 @@ extension CreditService {
       "UPDATE exam_attempts SET status = ?, review = ?, review_comment = ?, reviewed_at = ? WHERE attempt_id = ?",
       [.text(status.rawValue), .text(review.rawValue), .optional(comment), .int(now), .text(a.attemptId)])
     try recordEvent(
-      learnerId: a.learnerId, courseId: a.courseId, kind: "examReviewed", requirementId: "proctoredExam:\(a.examId)",
+      learnerId: a.learnerId, courseId: a.courseId, kind: "examReviewed",
+      requirementId: "proctoredExam:\(a.examId)",
       from: a.status.rawValue, to: status.rawValue, detail: "\(a.attemptId): \(review.rawValue)")
     try sync(a.learnerId, a.courseId)
     return try attempt(a.attemptId)
@@ -152,14 +164,16 @@ extension CreditService {
       """, [.text(learnerId), .text(courseId), .text(examId), .int(extraMinutes)])
     if previous != extraMinutes {
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "examTimeGranted", requirementId: "proctoredExam:\(examId)",
+        learnerId: learnerId, courseId: courseId, kind: "examTimeGranted",
+        requirementId: "proctoredExam:\(examId)",
         from: String(previous), to: String(extraMinutes))
     }
     if let a = try currentAttempt(learnerId, courseId, examId), a.status == .started {
       let deadline = Rules.attemptDeadline(
         startedAt: a.startedAt, timeLimitMinutes: exam.timeLimitMinutes, extraMinutes: extraMinutes,
         courseEnd: s.course.endsAt)
-      try db.run("UPDATE exam_attempts SET deadline = ? WHERE attempt_id = ?", [.int(deadline), .text(a.attemptId)])
+      try db.run(
+        "UPDATE exam_attempts SET deadline = ? WHERE attempt_id = ?", [.int(deadline), .text(a.attemptId)])
       try recordTimeouts(learnerId, courseId)
     }
     try sync(learnerId, courseId)
@@ -170,11 +184,13 @@ extension CreditService {
     _ = try exam(courseId, examId)
     guard !s.frozen else {
       throw CreditError.invalidState(
-        "Credit was already purchased for \(courseId); requirements can no longer change.", reason: "credit_requested")
+        "Credit was already purchased for \(courseId); requirements can no longer change.",
+        reason: "credit_requested")
     }
     guard let a = try currentAttempt(learnerId, courseId, examId) else {
       throw CreditError(
-        .notFound, "Learner '\(learnerId)' has no attempt at exam '\(examId)' to reset.", reason: "attempt_not_found",
+        .notFound, "Learner '\(learnerId)' has no attempt at exam '\(examId)' to reset.",
+        reason: "attempt_not_found",
         field: "examId")
     }
     try db.run("UPDATE exam_attempts SET current = 0 WHERE attempt_id = ?", [.text(a.attemptId)])
@@ -182,7 +198,8 @@ extension CreditService {
       "DELETE FROM exam_scores WHERE learner_id = ? AND course_id = ? AND exam_id = ?",
       [.text(learnerId), .text(courseId), .text(examId)])
     try recordEvent(
-      learnerId: learnerId, courseId: courseId, kind: "examAttemptReset", requirementId: "proctoredExam:\(examId)",
+      learnerId: learnerId, courseId: courseId, kind: "examAttemptReset",
+      requirementId: "proctoredExam:\(examId)",
       from: a.status.rawValue, detail: a.attemptId)
     return try creditStatusAfterSync(learnerId, courseId)
   }

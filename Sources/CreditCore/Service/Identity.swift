@@ -16,7 +16,8 @@ extension CreditService {
     do {
       let (digest, count) = try Base64.digest(base64, maxDecodedBytes: maxImageBytes)
       guard count > 0 else {
-        throw CreditError.invalidParams("\(field) is empty; send the image, base64-encoded.", field: field,
+        throw CreditError.invalidParams(
+          "\(field) is empty; send the image, base64-encoded.", field: field,
           reason: "empty_image")
       }
       return (Hex.encode(digest), count)
@@ -37,14 +38,17 @@ extension CreditService {
   func verification(_ id: String) throws -> Verification {
     guard
       let v = try db.queryOne(
-        "SELECT \(Rows.verification) FROM verifications WHERE verification_id = ?", [.text(id)], Rows.verification)
+        "SELECT \(Rows.verification) FROM verifications WHERE verification_id = ?", [.text(id)],
+        Rows.verification)
     else { throw CreditError.notFound("verification", id, field: "verificationId") }
     return v
   }
 
   // MARK: Initial verification
 
-  public func verifyIdentity(learnerId: String, photoIdImage: String, faceImage: String) throws -> Verification {
+  public func verifyIdentity(learnerId: String, photoIdImage: String, faceImage: String) throws
+    -> Verification
+  {
     _ = try learner(learnerId)
     if let latest = try latestInitialVerification(learnerId) {
       if latest.status == .submitted {
@@ -68,8 +72,12 @@ extension CreditService {
         photo_id_bytes, face_sha256, face_bytes, seq)
       VALUES (?, ?, 'initial', 'submitted', ?, ?, ?, ?, ?, ?)
       """,
-      [.text(id), .text(learnerId), .int(now), .text(idDigest), .int(idBytes), .text(faceDigest), .int(faceBytes), .int(seq)])
-    try recordEvent(learnerId: learnerId, courseId: nil, kind: "verificationSubmitted", to: "submitted", detail: id)
+      [
+        .text(id), .text(learnerId), .int(now), .text(idDigest), .int(idBytes), .text(faceDigest),
+        .int(faceBytes), .int(seq),
+      ])
+    try recordEvent(
+      learnerId: learnerId, courseId: nil, kind: "verificationSubmitted", to: "submitted", detail: id)
     return try verification(id)
   }
 
@@ -100,7 +108,8 @@ extension CreditService {
           """, [.text(learnerId), .text(courseId), .text(checkpointId)], Rows.verification)
       else {
         throw CreditError(
-          .notFound, "Learner '\(learnerId)' has no reverification at checkpoint '\(checkpointId)' in \(courseId).",
+          .notFound,
+          "Learner '\(learnerId)' has no reverification at checkpoint '\(checkpointId)' in \(courseId).",
           reason: "verification_not_found", field: "checkpointId")
       }
       v = latest
@@ -134,17 +143,20 @@ extension CreditService {
     let rid = Requirement.id(kind: .reverification, checkpointId: checkpointId)
     guard s.requirements.contains(where: { $0.requirementId == rid }) else {
       throw CreditError(
-        .notFound, "Course \(courseId) has no identity checkpoint '\(checkpointId)'.", reason: "checkpoint_not_found",
+        .notFound, "Course \(courseId) has no identity checkpoint '\(checkpointId)'.",
+        reason: "checkpoint_not_found",
         field: "checkpointId")
     }
     guard !s.frozen else {
       throw CreditError.invalidState(
-        "Credit was already purchased for \(courseId); requirements can no longer change.", reason: "credit_requested")
+        "Credit was already purchased for \(courseId); requirements can no longer change.",
+        reason: "credit_requested")
     }
     let status = try evaluate(s).states.first { $0.requirement.requirementId == rid }?.status ?? .pending
     switch status {
     case .declined:
-      throw CreditError.invalidState("This identity check was declined; declining is final.", reason: "declined")
+      throw CreditError.invalidState(
+        "This identity check was declined; declining is final.", reason: "declined")
     case .satisfied:
       throw CreditError.invalidState("This identity check is already satisfied.", reason: "already_satisfied")
     case .submitted:
@@ -155,7 +167,8 @@ extension CreditService {
     }
     guard now <= s.course.endsAt else {
       throw CreditError(
-        .deadlinePassed, "\(courseId) has ended; identity checks can no longer be retried.", reason: "course_ended",
+        .deadlinePassed, "\(courseId) has ended; identity checks can no longer be retried.",
+        reason: "course_ended",
         field: "courseId")
     }
     guard let initial = try latestApprovedInitial(learnerId), Rules.isValidApproval(initial, now: now) else {
@@ -172,9 +185,13 @@ extension CreditService {
         face_sha256, face_bytes, seq)
       VALUES (?, ?, 'reverification', ?, ?, 'submitted', ?, ?, ?, ?)
       """,
-      [.text(id), .text(learnerId), .text(courseId), .text(checkpointId), .int(now), .text(faceDigest), .int(faceBytes), .int(seq)])
+      [
+        .text(id), .text(learnerId), .text(courseId), .text(checkpointId), .int(now), .text(faceDigest),
+        .int(faceBytes), .int(seq),
+      ])
     try recordEvent(
-      learnerId: learnerId, courseId: courseId, kind: "verificationSubmitted", requirementId: rid, to: "submitted",
+      learnerId: learnerId, courseId: courseId, kind: "verificationSubmitted", requirementId: rid,
+      to: "submitted",
       detail: id)
     try sync(learnerId, courseId)
     return try verification(id)

@@ -19,14 +19,18 @@ extension CreditService {
     if let existing = try? learner(l.learnerId) {
       guard existing == l else {
         throw CreditError(
-          .alreadyExists, "Learner '\(l.learnerId)' already exists with other details.", reason: "learner_exists",
+          .alreadyExists, "Learner '\(l.learnerId)' already exists with other details.",
+          reason: "learner_exists",
           field: "learnerId")
       }
       return existing
     }
     try db.run(
       "INSERT INTO learners (learner_id, full_name, email, country, mailing_address, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      [.text(l.learnerId), .text(l.fullName), .text(l.email), .text(l.country), .optional(l.mailingAddress), .int(now)])
+      [
+        .text(l.learnerId), .text(l.fullName), .text(l.email), .text(l.country), .optional(l.mailingAddress),
+        .int(now),
+      ])
     return l
   }
 
@@ -48,20 +52,23 @@ extension CreditService {
       }
       guard now <= course.endsAt else {
         throw CreditError(
-          .deadlinePassed, "\(courseId) ended at \(RFC3339.format(course.endsAt)); it is too late to upgrade.",
+          .deadlinePassed,
+          "\(courseId) ended at \(RFC3339.format(course.endsAt)); it is too late to upgrade.",
           reason: "course_ended", field: "courseId")
       }
       _ = try settle(learnerId, courseId)
       try db.run(
         "UPDATE enrollments SET mode = 'verified' WHERE learner_id = ? AND course_id = ?",
         [.text(learnerId), .text(courseId)])
-      try recordEvent(learnerId: learnerId, courseId: courseId, kind: "enrollmentUpgraded", from: "audit", to: "verified")
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "enrollmentUpgraded", from: "audit", to: "verified")
       try sync(learnerId, courseId)
       return Enrollment(learnerId: learnerId, courseId: courseId, mode: .verified, enrolledAt: enrolledAt)
     }
     guard now <= course.endsAt else {
       throw CreditError(
-        .deadlinePassed, "\(courseId) ended at \(RFC3339.format(course.endsAt)); it no longer takes enrollments.",
+        .deadlinePassed,
+        "\(courseId) ended at \(RFC3339.format(course.endsAt)); it no longer takes enrollments.",
         reason: "course_ended", field: "courseId")
     }
     try db.run(
@@ -75,10 +82,13 @@ extension CreditService {
   // MARK: Grades
 
   /// Records a course grade, or with `examId` an exam score, and re-decides the requirements.
-  public func recordGrade(learnerId: String, courseId: String, grade: Double, examId: String?) throws -> CreditStatus {
+  public func recordGrade(learnerId: String, courseId: String, grade: Double, examId: String?) throws
+    -> CreditStatus
+  {
     var s = try settle(learnerId, courseId)
     if let examId {
       _ = try exam(courseId, examId)
+      let previous = try examScore(learnerId, courseId, examId)
       try db.run(
         """
         INSERT INTO exam_scores (learner_id, course_id, exam_id, score, recorded_at) VALUES (?, ?, ?, ?, ?)
@@ -86,25 +96,30 @@ extension CreditService {
           recorded_at = excluded.recorded_at
         """, [.text(learnerId), .text(courseId), .text(examId), .double(grade), .int(now)])
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "examScoreRecorded", requirementId: "proctoredExam:\(examId)",
+        learnerId: learnerId, courseId: courseId, kind: "examScoreRecorded",
+        requirementId: "proctoredExam:\(examId)", from: previous.map(Rules.formatGrade),
         to: Rules.formatGrade(grade))
     } else {
       try db.run(
         "UPDATE enrollments SET course_grade = ? WHERE learner_id = ? AND course_id = ?",
         [.double(grade), .text(learnerId), .text(courseId)])
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded", from: s.courseGrade.map(Rules.formatGrade),
+        to: Rules.formatGrade(grade))
       s.courseGrade = grade
-      try recordEvent(learnerId: learnerId, courseId: courseId, kind: "gradeRecorded", to: Rules.formatGrade(grade))
       if !s.frozen, let r = s.requirements.first(where: { $0.kind == .grade }) {
         let current = s.stored[r.requirementId]?.status ?? .pending
         if let (status, reason) = Rules.gradeStatus(
-          current: current, grade: grade, minGrade: r.minGrade ?? 0, recordedAt: now, courseEnd: s.course.endsAt)
+          current: current, grade: grade, minGrade: r.minGrade ?? 0, recordedAt: now,
+          courseEnd: s.course.endsAt)
         {
           try setStatus(s, r.requirementId, from: current, to: status, reason: reason)
         }
         // The grade the provider is told: the latest that met the minimum while the requirement stood.
         let after = try db.queryOne(
           "SELECT status FROM requirement_status WHERE learner_id = ? AND course_id = ? AND requirement_id = ?",
-          [.text(learnerId), .text(courseId), .text(r.requirementId)]) { $0.text(0) }
+          [.text(learnerId), .text(courseId), .text(r.requirementId)]
+        ) { $0.text(0) }
         if after == RequirementStatus.satisfied.rawValue, grade >= r.minGrade ?? 0 {
           try db.run(
             "UPDATE enrollments SET credit_grade = ? WHERE learner_id = ? AND course_id = ?",
@@ -119,7 +134,8 @@ extension CreditService {
   /// is decided again from the grade on record.
   func redecideGrade(_ learnerId: String, _ courseId: String) throws {
     let s = try standing(learnerId, courseId)
-    guard !s.frozen, let grade = s.courseGrade, let r = s.requirements.first(where: { $0.kind == .grade }) else {
+    guard !s.frozen, let grade = s.courseGrade, let r = s.requirements.first(where: { $0.kind == .grade })
+    else {
       return
     }
     let current = s.stored[r.requirementId]?.status ?? .pending
@@ -131,7 +147,9 @@ extension CreditService {
   }
 
   /// Stores one requirement's status and its history event.
-  func setStatus(_ s: Standing, _ rid: String, from: RequirementStatus, to: RequirementStatus, reason: String?) throws {
+  func setStatus(
+    _ s: Standing, _ rid: String, from: RequirementStatus, to: RequirementStatus, reason: String?
+  ) throws {
     try db.run(
       """
       INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
@@ -141,7 +159,8 @@ extension CreditService {
         updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
       """,
       [
-        .text(s.learner.learnerId), .text(s.course.courseId), .text(rid), .text(to.rawValue), .optional(reason),
+        .text(s.learner.learnerId), .text(s.course.courseId), .text(rid), .text(to.rawValue),
+        .optional(reason),
         .int(now),
       ])
     if from != to {
@@ -166,7 +185,8 @@ extension CreditService {
   public func getDashboard(learnerId: String) throws -> [DashboardEntry] {
     let learner = try learner(learnerId)
     let courses = try db.query(
-      "SELECT course_id FROM enrollments WHERE learner_id = ? ORDER BY enrolled_at, course_id", [.text(learnerId)]
+      "SELECT course_id FROM enrollments WHERE learner_id = ? ORDER BY enrolled_at, course_id",
+      [.text(learnerId)]
     ) { $0.text(0) }
     let approved = try everApproved(learnerId)
     var entries: [DashboardEntry] = []
@@ -182,7 +202,8 @@ extension CreditService {
         DashboardEntry(
           courseId: courseId, title: s.course.title, mode: s.mode,
           certificate: Rules.certificate(
-            verified: s.creditTrack, everApproved: approved, grade: s.courseGrade, passingGrade: s.course.passingGrade),
+            verified: s.creditTrack, everApproved: approved, grade: s.courseGrade,
+            passingGrade: s.course.passingGrade),
           credit: status, canPurchase: canPurchase, providers: status.eligibility == .eligible ? offers : [],
           request: request))
     }
@@ -210,7 +231,9 @@ extension CreditService {
 
   // MARK: Staff actions
 
-  public func extendPurchaseDeadline(learnerId: String, courseId: String, deadline: Instant) throws -> CreditStatus {
+  public func extendPurchaseDeadline(learnerId: String, courseId: String, deadline: Instant) throws
+    -> CreditStatus
+  {
     let s = try settle(learnerId, courseId)
     guard deadline > s.course.purchaseDeadline else {
       throw CreditError.invalidParams(
@@ -230,7 +253,9 @@ extension CreditService {
 
   /// Declines an identity check (a checkpoint, or proctoring of an exam not yet started): final
   /// for credit in this course; the certificate is unaffected.
-  public func declineRequirement(learnerId: String, courseId: String, requirementId: String) throws -> CreditStatus {
+  public func declineRequirement(learnerId: String, courseId: String, requirementId: String) throws
+    -> CreditStatus
+  {
     let s = try settle(learnerId, courseId)
     guard let r = s.requirements.first(where: { $0.requirementId == requirementId }) else {
       throw CreditError(
@@ -239,18 +264,21 @@ extension CreditService {
     }
     guard r.kind != .grade else {
       throw CreditError.invalidState(
-        "Only identity checks (reverification and proctored exams) can be declined.", reason: "not_declinable")
+        "Only identity checks (reverification and proctored exams) can be declined.", reason: "not_declinable"
+      )
     }
     let current = s.stored[requirementId]?.status ?? .pending
     if current == .declined { return try creditStatusAfterSync(learnerId, courseId) }
     guard !s.frozen else {
       throw CreditError.invalidState(
-        "Credit was already purchased for \(courseId); requirements can no longer change.", reason: "credit_requested")
+        "Credit was already purchased for \(courseId); requirements can no longer change.",
+        reason: "credit_requested")
     }
     let e = try evaluate(s)
     let status = e.states.first { $0.requirement.requirementId == requirementId }?.status ?? current
     guard status != .satisfied else {
-      throw CreditError.invalidState("Requirement '\(requirementId)' is already satisfied.", reason: "already_satisfied")
+      throw CreditError.invalidState(
+        "Requirement '\(requirementId)' is already satisfied.", reason: "already_satisfied")
     }
     if r.kind == .proctoredExam, try currentAttempt(learnerId, courseId, r.examId ?? "") != nil {
       throw CreditError.invalidState(
@@ -259,7 +287,9 @@ extension CreditService {
     }
     try setStatus(
       s, requirementId, from: status, to: .declined,
-      reason: "Declined by the learner: no longer eligible for credit in this course; the certificate is still possible.")
+      reason:
+        "Declined by the learner: no longer eligible for credit in this course; the certificate is still possible."
+    )
     return try creditStatusAfterSync(learnerId, courseId)
   }
 }

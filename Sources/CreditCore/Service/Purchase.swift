@@ -89,7 +89,8 @@ extension CreditService {
     {
       guard storedDigest == digest else {
         throw CreditError(
-          .conflict, "idempotencyKey '\(idempotencyKey)' was already used for a different purchase; use a new key.",
+          .conflict,
+          "idempotencyKey '\(idempotencyKey)' was already used for a different purchase; use a new key.",
           reason: "idempotency_key_reused", field: "idempotencyKey")
       }
       return try storedPurchase(orderId)
@@ -102,7 +103,8 @@ extension CreditService {
         [.text(courseId), .text(providerId)], Rows.offer)
     else {
       throw CreditError(
-        .notFound, "Provider '\(providerId)' does not offer credit for \(courseId).", reason: "offer_not_found",
+        .notFound, "Provider '\(providerId)' does not offer credit for \(courseId).",
+        reason: "offer_not_found",
         field: "providerId")
     }
     if let existing = try creditRequest(learnerId: learnerId, courseId: courseId) {
@@ -137,8 +139,10 @@ extension CreditService {
       break
     case .declined(let reason, let message):
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "paymentDeclined", detail: "\(method.rawValue): \(reason)")
-      var e = CreditError(.paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
+        learnerId: learnerId, courseId: courseId, kind: "paymentDeclined",
+        detail: "\(method.rawValue): \(reason)")
+      var e = CreditError(
+        .paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
         field: "payment.token")
       e.keepsChanges = true
       throw e
@@ -165,10 +169,12 @@ extension CreditService {
       """
       INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
       VALUES (?, ?, ?, ?, ?, 'pending', ?)
-      """, [.text(requestId), .text(learnerId), .text(courseId), .text(providerId), .text(orderId), .int(now)])
+      """,
+      [.text(requestId), .text(learnerId), .text(courseId), .text(providerId), .text(orderId), .int(now)])
     try recordEvent(
       learnerId: learnerId, courseId: courseId, kind: "creditPurchased", to: "pending",
-      detail: "\(orderId): \(offer.price.amount) \(offer.price.currency) by \(method.rawValue) from \(providerId), "
+      detail:
+        "\(orderId): \(offer.price.amount) \(offer.price.currency) by \(method.rawValue) from \(providerId), "
         + "request \(requestId)")
     try sendEmail(
       s.learner, courseId: courseId, kind: .purchaseReceipt,
@@ -280,7 +286,8 @@ extension CreditService {
         """, [.text(orderId)],
         { s in
           (
-            Money(cents: s.int64(0), currency: s.text(1)), PaymentMethod(rawValue: s.text(2)) ?? .card, s.int64(3),
+            Money(cents: s.int64(0), currency: s.text(1)), PaymentMethod(rawValue: s.text(2)) ?? .card,
+            s.int64(3),
             s.optionalText(4), s.text(5), s.text(6)
           )
         })
@@ -293,7 +300,9 @@ extension CreditService {
     request.decidedAt = nil
     return Purchase(
       orderId: orderId, amount: row.0, paymentMethod: row.1, purchasedAt: row.2, creditRequest: request,
-      completeCredit: row.3.map { CompleteCredit(url: row.5, method: "POST", parameters: Self.decodeParameters($0)) })
+      completeCredit: row.3.map {
+        CompleteCredit(url: row.5, method: "POST", parameters: Self.decodeParameters($0))
+      })
   }
 
   // MARK: Decisions
@@ -330,7 +339,8 @@ extension CreditService {
     }
     guard let request = try findCreditRequest(requestId), request.providerId == providerId else {
       throw CreditError(
-        .notFound, "Provider '\(providerId)' has no credit request '\(requestId)'.", reason: "request_not_found",
+        .notFound, "Provider '\(providerId)' has no credit request '\(requestId)'.",
+        reason: "request_not_found",
         field: "requestId")
     }
     if request.status != .pending {

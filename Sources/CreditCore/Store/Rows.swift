@@ -49,7 +49,8 @@ enum Rows {
   static func requirement(_ s: Statement) -> Requirement {
     Requirement(
       requirementId: s.text(0), kind: RequirementKind(rawValue: s.text(1)) ?? .grade, displayName: s.text(2),
-      order: s.int(3), minGrade: s.optionalDouble(4), examId: s.optionalText(5), checkpointId: s.optionalText(6))
+      order: s.int(3), minGrade: s.optionalDouble(4), examId: s.optionalText(5),
+      checkpointId: s.optionalText(6))
   }
 
   static let learner = "learner_id, full_name, email, country, mailing_address"
@@ -65,7 +66,8 @@ enum Rows {
     """
   static func verification(_ s: Statement) -> Verification {
     Verification(
-      verificationId: s.text(0), learnerId: s.text(1), kind: VerificationKind(rawValue: s.text(2)) ?? .initial,
+      verificationId: s.text(0), learnerId: s.text(1),
+      kind: VerificationKind(rawValue: s.text(2)) ?? .initial,
       courseId: s.optionalText(3), checkpointId: s.optionalText(4),
       status: VerificationStatus(rawValue: s.text(5)) ?? .submitted, submittedAt: s.int64(6),
       reviewedAt: s.optionalInt64(7), expiresAt: s.optionalInt64(8), reason: s.optionalText(9))
@@ -79,7 +81,8 @@ enum Rows {
     """
   static func attempt(_ s: Statement) -> ExamAttempt {
     ExamAttempt(
-      attemptId: s.text(0), learnerId: s.text(1), courseId: s.text(2), examId: s.text(3), proctored: s.bool(4),
+      attemptId: s.text(0), learnerId: s.text(1), courseId: s.text(2), examId: s.text(3),
+      proctored: s.bool(4),
       status: AttemptStatus(rawValue: s.text(5)) ?? .started, startedAt: s.int64(6), deadline: s.int64(7),
       submittedAt: s.optionalInt64(8), timedOut: s.bool(9), score: s.optionalDouble(10),
       review: s.optionalText(11).flatMap(ExamReview.init(rawValue:)), reviewComment: s.optionalText(12))
@@ -101,14 +104,16 @@ enum Rows {
   static let notification = "notification_id, learner_id, kind, to_address, subject, body, created_at"
   static func notification(_ s: Statement) -> Notification {
     Notification(
-      notificationId: s.int64(0), learnerId: s.text(1), kind: NotificationKind(rawValue: s.text(2)) ?? .creditEligible,
+      notificationId: s.int64(0), learnerId: s.text(1),
+      kind: NotificationKind(rawValue: s.text(2)) ?? .creditEligible,
       to: s.text(3), subject: s.text(4), body: s.text(5), createdAt: s.int64(6))
   }
 
   static let event = "event_id, at, actor, kind, requirement_id, from_value, to_value, detail"
   static func event(_ s: Statement) -> Event {
     Event(
-      eventId: s.int64(0), at: s.int64(1), actor: s.text(2), kind: s.text(3), requirementId: s.optionalText(4),
+      eventId: s.int64(0), at: s.int64(1), actor: s.text(2), kind: s.text(3),
+      requirementId: s.optionalText(4),
       from: s.optionalText(5), to: s.optionalText(6), detail: s.optionalText(7))
   }
 }

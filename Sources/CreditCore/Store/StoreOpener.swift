@@ -1,3 +1,5 @@
+import SQLite
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SQLite
 
 /// A database that cannot be served, in words for the person starting the service.
 public struct StoreOpenError: Error, CustomStringConvertible {
@@ -50,7 +51,8 @@ public enum StoreOpener {
       let version = try SchemaMigrations.migrator.currentVersion(db)
       if version == 0, tables > 0 {
         throw StoreOpenError(
-          description: "\(path) is an SQLite database of another program (it has tables but no credit-rpc schema); "
+          description:
+            "\(path) is an SQLite database of another program (it has tables but no credit-rpc schema); "
             + "point --db at a new file")
       }
       if path != ":memory:" {
