@@ -136,6 +136,7 @@ final class Bench {
 
   func figure2() throws {
     var journey: [Double] = []
+    var journeyCPU = CPUTally()
     for run in 1...o.runs {
       let db = tempDatabase("journey", run)
       let r = try service.piped(
@@ -143,6 +144,7 @@ final class Bench {
         what: "figure 2a")
       discard(db)
       journey.append(r.rate)
+      journeyCPU.add(r)
       progress("figure 2a, run \(run)/\(o.runs): journey \(formatCount(Int(r.rate))) req/s")
     }
     rows.append(
@@ -150,11 +152,13 @@ final class Bench {
         figure: "2a", key: "piped.journey",
         label: "piped journey: \(formatCount(o.journey)) learners x 7 requests, new file",
         value: median(journey), unit: "req/s", samples: journey))
+    rows.append(journeyCPU.row(figure: "2a", key: "piped.journey.cpu", what: "journey"))
 
     let db = try population(o.learners)
     var rng = SeededRandom.stream(o.seed, 20)
     let warmup = getRequirementsLines(Self.warmupRequests, population: o.learners, &rng, firstId: 1)
     var reads: [Double] = []
+    var readCPU = CPUTally()
     readMixPeaks = []
     for run in 1...o.runs {
       let r = try service.piped(
@@ -162,6 +166,7 @@ final class Bench {
         source: ReadMixSource(count: o.reads, population: o.learners, seed: o.seed, firstId: 1000),
         what: "figure 2b")
       reads.append(r.rate)
+      readCPU.add(r)
       readMixPeaks.append(Double(r.peakRSSKiB) / 1024)
       progress("figure 2b, run \(run)/\(o.runs): read mix \(formatCount(Int(r.rate))) req/s")
     }
@@ -171,6 +176,7 @@ final class Bench {
         label: "piped read mix: \(formatCount(o.reads)) getRequirements/getDashboard",
         value: median(reads), unit: "req/s", samples: reads,
         target: Target(text: ">= 50,000 req/s", ratio: median(reads) / 50_000, bound: 1, direction: .atLeast)))
+    rows.append(readCPU.row(figure: "2b", key: "piped.readMix.cpu", what: "read"))
   }
 
   // MARK: 3. Interactive latency
@@ -178,7 +184,9 @@ final class Bench {
   private func latencyRun(db: String, population: Int, _ rng: inout SeededRandom, what: String) throws -> [UInt64] {
     let warmup = getRequirementsLines(Self.warmupRequests, population: population, &rng, firstId: 1)
     let lines = getRequirementsLines(o.latency, population: population, &rng, firstId: 1000)
-    return try service.interactive(db: db, setup: warmup, lines: lines, what: what).latencies
+    return try onOneCPU(o.pinLatency) {
+      try service.interactive(db: db, setup: warmup, lines: lines, what: what).latencies
+    }
   }
 
   func figure3() throws {
@@ -314,5 +322,28 @@ final class Bench {
       Row(
         figure: "6", key: "memory.base", label: "peak RSS streaming \(formatCount(o.streamBase)) read requests",
         value: median(base), unit: "MiB", samples: base))
+  }
+}
+
+/// The service's CPU time per request over the runs of a piped figure: less sensitive than
+/// wall-clock rates to other work on the machine, and split into user space and kernel.
+struct CPUTally {
+  var total: [Double] = []
+  var user: [Double] = []
+  var system: [Double] = []
+
+  mutating func add(_ r: StreamResult) {
+    let n = Double(r.responses)
+    total.append((r.userSeconds + r.systemSeconds) / n * 1e6)
+    user.append(r.userSeconds / n * 1e6)
+    system.append(r.systemSeconds / n * 1e6)
+  }
+
+  func row(figure: String, key: String, what: String) -> Row {
+    Row(
+      figure: figure, key: key,
+      label: "  service CPU per \(what) request (user \(format1(median(user))) + kernel \(format1(median(system))) us)",
+      value: median(total), unit: "us", samples: total,
+      extra: [("userMicroseconds", median(user)), ("kernelMicroseconds", median(system))])
   }
 }

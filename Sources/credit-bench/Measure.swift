@@ -14,6 +14,9 @@ struct StreamResult {
   var seconds: Double
   var responses: Int
   var peakRSSKiB: Int
+  /// CPU time of the whole service process (start and setup included), user and kernel.
+  var userSeconds: Double
+  var systemSeconds: Double
   var rate: Double { Double(responses) / seconds }
 }
 
@@ -88,7 +91,9 @@ struct Service {
     if extra > 0 { throw BenchError("\(what): credit-rpc answered \(extra) more lines than requests") }
     if !exit.succeeded { throw BenchError("\(what): credit-rpc exited with code \(exit.code), signal \(exit.signal)") }
     try errors.verify(what)
-    return StreamResult(seconds: Double(end - start) / 1e9, responses: got, peakRSSKiB: exit.maxRSSKiB)
+    return StreamResult(
+      seconds: Double(end - start) / 1e9, responses: got, peakRSSKiB: exit.maxRSSKiB, userSeconds: exit.userSeconds,
+      systemSeconds: exit.systemSeconds)
   }
 
   /// Sends `lines` one at a time, each only after the previous answer arrived, after `setup`

@@ -30,6 +30,10 @@ let usage = """
                          --quick 500)
     --stream N           read requests streamed for peak memory, figure 6 (default 1000000;
                          --quick 100000); compared with a stream a tenth as long
+    --pin-latency        run figures 3 and 5 with the bench and the service on one CPU: leaves
+                         out the virtual machine's cost of waking the other CPU (often
+                         0.05-0.1 ms a round trip on these machines); off by default, as users'
+                         processes are not pinned
     --stream-runs N      runs of the long stream (default: the smaller of --runs and 3; --quick 1)
     --seed N             seed of every generated workload (default 42)
     --sqlite3 PATH       the sqlite3 shell for figure 1 (default: sqlite3 in PATH)
@@ -62,6 +66,7 @@ struct Options {
   var rebuild = false
   var keepTemp = false
   var emit: String?
+  var pinLatency = false
   /// The command line, for the report.
   var command = ""
 
@@ -129,6 +134,7 @@ func parseOptions(_ args: [String]) -> Options {
     case "--seed": o.seed = UInt64(count(flag, min: 0))
     case "--sqlite3": o.sqlite3 = value(flag)
     case "--emit": o.emit = value(flag)
+    case "--pin-latency": o.pinLatency = true
     case "--rebuild": o.rebuild = true
     case "--keep-temp": o.keepTemp = true
     default: usageError("unknown argument '\(flag)'")

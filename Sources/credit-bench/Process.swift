@@ -46,6 +46,9 @@ final class Child: @unchecked Sendable {
     var signal: Int32
     /// Peak resident set of the child, in KiB (`ru_maxrss` from `wait4`).
     var maxRSSKiB: Int
+    /// CPU time the child used, in user space and in the kernel.
+    var userSeconds: Double
+    var systemSeconds: Double
     var succeeded: Bool { signal == 0 && code == 0 }
   }
 
@@ -123,7 +126,10 @@ final class Child: @unchecked Sendable {
     }
     close(output)
     let signal = status & 0x7F
-    return Exit(code: (status >> 8) & 0xFF, signal: signal, maxRSSKiB: Int(usage.ru_maxrss))
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return Exit(
+      code: (status >> 8) & 0xFF, signal: signal, maxRSSKiB: Int(usage.ru_maxrss),
+      userSeconds: seconds(usage.ru_utime), systemSeconds: seconds(usage.ru_stime))
   }
 }
 
@@ -242,6 +248,30 @@ func isErrorResponse(_ line: UnsafeRawBufferPointer, anywhere: Bool = false) -> 
 /// At most `limit` bytes of a line, as text for a message.
 func excerpt(_ line: UnsafeRawBufferPointer, limit: Int = 400) -> String {
   String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<min(line.count, limit)]), as: UTF8.self)
+}
+
+/// `sched_getaffinity` / `sched_setaffinity`, which Glibc's Swift module leaves out (GNU extensions).
+private typealias AffinityCall = @convention(c) (pid_t, Int, UnsafeMutableRawPointer?) -> Int32
+private func affinityCall(_ name: String) -> AffinityCall? {
+  guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }  // RTLD_DEFAULT
+  return unsafeBitCast(symbol, to: AffinityCall.self)
+}
+
+/// Runs `body` with the calling thread (and so the children it spawns) on CPU 0 alone.
+func onOneCPU<T>(_ pin: Bool, _ body: () throws -> T) rethrows -> T {
+  guard pin, let get = affinityCall("sched_getaffinity"), let set = affinityCall("sched_setaffinity") else {
+    return try body()
+  }
+  var saved = cpu_set_t()
+  let size = MemoryLayout<cpu_set_t>.size
+  guard withUnsafeMutableBytes(of: &saved, { get(0, size, $0.baseAddress) }) == 0 else { return try body() }
+  var one = cpu_set_t()
+  withUnsafeMutableBytes(of: &one) { b in
+    b[0] = 1
+    _ = set(0, size, b.baseAddress)
+  }
+  defer { _ = withUnsafeMutableBytes(of: &saved) { set(0, size, $0.baseAddress) } }
+  return try body()
 }
 
 /// Removes a database file and its WAL companions.

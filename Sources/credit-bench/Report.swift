@@ -164,6 +164,7 @@ func formatValue(_ x: Double, _ unit: String) -> String {
   case "req/s": return formatCount(Int(x.rounded())) + " req/s"
   case "MiB": return format1(x) + " MiB"
   case "x": return format2(x) + "x"
+  case "us": return format1(x) + " us"
   default: return format2(x) + " " + unit
   }
 }

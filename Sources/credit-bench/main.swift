@@ -44,6 +44,9 @@ func main() -> Int32 {
       ("load average (1 min) at start and end", "\(loadAtStart) and \(loadAverage()) (other work on the machine adds noise)"),
       ("workload", "seed \(options.seed), --test-clock \(World.testClock), synchronous=FULL (always, in the service)"),
     ]
+    if options.pinLatency, !options.only.isDisjoint(with: [3, 5]) {
+      settings.append(("latency (figures 3, 5)", "bench and service pinned to CPU 0 (--pin-latency)"))
+    }
     if options.only.contains(6) {
       settings.append(("runs of the \(formatCount(options.stream))-request stream", String(options.longStreamRuns)))
     }
