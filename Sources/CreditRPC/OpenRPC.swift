@@ -146,7 +146,8 @@ enum Examples {
     var out: [String: [JSONValue]] = [:]
     let resultNames = Dictionary(uniqueKeysWithValues: Methods.all.map { ($0.name, $0.resultName) })
     for e in MethodExamples.all {
-      guard let params = try? JSONParser.parse(e.params).objectValue, let result = try? JSONParser.parse(e.result)
+      guard let params = try? JSONParser.parse(e.params).objectValue,
+        let result = try? JSONParser.parse(e.result)
       else { continue }
       let pairing: JSONValue = [
         "name": .string(e.name),

@@ -81,7 +81,8 @@ extension Schema {
         throw .invalidParams(
           "Field '\(path)' is too long: at most \(maxLength) characters.", field: path, reason: "too_long")
       }
-      if bytes < minLength, s.unicodeScalars.count < minLength {
+      // Characters, not bytes; a string of 4 * minLength bytes or more has enough of them.
+      if bytes < minLength * 4, s.unicodeScalars.count < minLength {
         throw .invalidParams(
           minLength == 1 ? "Field '\(path)' must not be empty." : "Field '\(path)' is too short.",
           field: path,

@@ -467,9 +467,7 @@ func creditError(_ body: () throws -> Void) -> CreditError? {
     #expect(change.at == World.midCourse + 3600)
     // Time did not cause this change: staff did (SPEC 2, History: the acting principal; `system` only
     // for changes that time alone causes). setCreditRequirements re-evaluates through `settle`.
-    withKnownIssue("setCreditRequirements records the change it causes with actor system") {
-      #expect(change.actor == "staff")
-    }
+    #expect(change.actor == "staff")
   }
 
   @Test func eligibilityChangeCausedByStaffAfterTheEndCarriesTheMomentOfTheChange() throws {
@@ -490,9 +488,7 @@ func creditError(_ body: () throws -> Void) -> CreditError? {
     #expect(try world.requirements().eligibility == .notYetEligible)
     let change = try #require(try world.history().last { $0.kind == "eligibilityChanged" })
     #expect(change.to == "notYetEligible")
-    withKnownIssue("setCreditRequirements dates the change it causes at endsAt + 1 with actor system") {
-      #expect(change.at == World.endsAt + 86_400)
-      #expect(change.actor == "staff")
-    }
+    #expect(change.at == World.endsAt + 86_400)
+    #expect(change.actor == "staff")
   }
 }

@@ -245,3 +245,18 @@ def test_enrolling_after_the_course_end_is_refused():
         with pytest.raises(RpcError) as e:
             r.call("enroll", learnerId="ned", courseId=COURSE_ID, mode="verified")
         assert e.value.code == -32005
+
+
+def test_after_a_purchase_a_new_requirement_changes_neither_statuses_nor_eligibility():
+    with Rpc(test_clock=START) as r:
+        catalog(r, GRADE_ONLY)
+        learner(r, "olga")
+        r.call("recordGrade", learnerId="olga", courseId=COURSE_ID, grade=0.9)
+        r.call("purchaseCredit", learnerId="olga", courseId=COURSE_ID, providerId="asu",
+               payment={"method": "card", "token": "tok_visa"}, idempotencyKey="olga-1")
+        r.call("setCreditRequirements", courseId=COURSE_ID, requirements=WITH_CHECKPOINT)
+        status = r.call("getRequirements", learnerId="olga", courseId=COURSE_ID)
+        assert status["eligibility"] == "eligible"
+        assert statuses(status) == {"grade": "satisfied", "reverification:midterm": "pending"}
+        events = r.call("getHistory", learnerId="olga", courseId=COURSE_ID)["events"]
+        assert [e["to"] for e in events if e["kind"] == "eligibilityChanged"] == ["eligible"]

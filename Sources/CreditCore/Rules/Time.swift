@@ -37,7 +37,7 @@ public enum RFC3339 {
       i += 1
       let begin = i
       while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
-      guard i > begin, i - begin <= 9 else { return nil }
+      guard i > begin else { return nil }
     }
     var offset = 0
     guard i < b.count else { return nil }

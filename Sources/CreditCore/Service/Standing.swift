@@ -53,8 +53,10 @@ extension CreditService {
               verifiedPrice: s.isNull(13) ? nil : Money(cents: s.int64(13), currency: s.text(14)),
               purchaseWindowDays: s.int64(15), earnCredit: false),  // the catalog flag is not needed here
             mode: EnrollmentMode(rawValue: s.text(16)) ?? .audit, enrolledAt: s.int64(17),
-            eligibility: Eligibility(rawValue: s.text(18)) ?? .notYetEligible, eligibleAt: s.optionalInt64(19),
-            deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21), creditGrade: s.optionalDouble(22),
+            eligibility: Eligibility(rawValue: s.text(18)) ?? .notYetEligible,
+            eligibleAt: s.optionalInt64(19),
+            deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21),
+            creditGrade: s.optionalDouble(22),
             requirements: [], stored: [:], frozen: s.bool(23))
         })
     else {
@@ -133,8 +135,12 @@ extension CreditService {
       }
       states.append(state)
     }
-    let eligibility = Rules.eligibility(
-      creditTrack: s.creditTrack, statuses: states.map(\.status), courseEnded: now > s.course.endsAt)
+    // Once credit is bought, the learner's standing in the course no longer changes.
+    let eligibility =
+      s.frozen
+      ? s.eligibility
+      : Rules.eligibility(
+        creditTrack: s.creditTrack, statuses: states.map(\.status), courseEnded: now > s.course.endsAt)
     return Evaluation(states: states, eligibility: eligibility, timeCausedAt: timeCausedAt)
   }
 
@@ -165,24 +171,9 @@ extension CreditService {
       if old != nil, from == state.status, old?.reason == state.reason { continue }
       let timeAt = e.timeCausedAt[rid]
       let at = timeAt ?? now
-      try db.run(
-        """
-        INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (learner_id, course_id, requirement_id)
-        DO UPDATE SET status = excluded.status, reason = excluded.reason,
-          updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
-        """,
-        [
-          .text(learnerId), .text(courseId), .text(rid), .text(state.status.rawValue),
-          .optional(state.reason), .int(at),
-        ])
-      if from != state.status {
-        try recordEvent(
-          learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
-          from: from.rawValue, to: state.status.rawValue, detail: state.reason, at: at,
-          actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
-      }
+      try storeStatus(
+        learnerId, courseId, rid, from: from, to: state.status, reason: state.reason, at: at,
+        actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
       var updated = state
       if from == state.status, let previous = old?.updatedAt {
         updated.updatedAt = previous
@@ -230,6 +221,28 @@ extension CreditService {
         \(s.course.title) (\(s.course.courseId)). You can purchase credit from your dashboard until \
         \(RFC3339.format(deadline)).
         """)
+  }
+
+  /// Stores a requirement's status (its `updated_at` moves only when the status does) and, when the
+  /// status changed, the history event.
+  func storeStatus(
+    _ learnerId: String, _ courseId: String, _ rid: String, from: RequirementStatus, to: RequirementStatus,
+    reason: String?, at: Instant, actor: String? = nil
+  ) throws {
+    try db.run(
+      """
+      INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (learner_id, course_id, requirement_id)
+      DO UPDATE SET status = excluded.status, reason = excluded.reason,
+        updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
+      """,
+      [.text(learnerId), .text(courseId), .text(rid), .text(to.rawValue), .optional(reason), .int(at)])
+    if from != to {
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
+        from: from.rawValue, to: to.rawValue, detail: reason, at: at, actor: actor)
+    }
   }
 
   func currentAttempt(_ learnerId: String, _ courseId: String, _ examId: String) throws -> ExamAttempt? {
