@@ -39,7 +39,9 @@ final class Datasets {
     child.closeInput()
     LineReader(fd: child.output).drain()
     let exit = child.wait()
-    guard exit.succeeded else { throw BenchError("credit-rpc could not create a database in \(folder) (exit code \(exit.code))") }
+    guard exit.succeeded else {
+      throw BenchError("credit-rpc could not create a database in \(folder) (exit code \(exit.code))")
+    }
     let s = try schema(of: probe)
     currentSchema = s
     return s
@@ -77,7 +79,8 @@ final class Datasets {
     removeDatabase(file)
     unlink(file + ".meta")
     let source = PopulationSource(learners: learners, seed: seed, firstId: 10)
-    progress("building \(file): \(formatCount(learners)) learners through credit-rpc (cached for later runs)...")
+    progress(
+      "building \(file): \(formatCount(learners)) learners through credit-rpc (cached for later runs)...")
     let start = monotonicNanos()
     var lastReport = start
     let totalBatches = source.responses
@@ -95,7 +98,9 @@ final class Datasets {
     // Fold the WAL into the file, so that the cached file stands alone.
     let (_, ok) = try capture(sqlite3, [building, "PRAGMA wal_checkpoint(TRUNCATE);"])
     guard ok else { throw BenchError("sqlite3 could not checkpoint \(building)") }
-    if fileSize(building + "-wal") > 0 { throw BenchError("the WAL of \(building) is not empty after a checkpoint") }
+    if fileSize(building + "-wal") > 0 {
+      throw BenchError("the WAL of \(building) is not empty after a checkpoint")
+    }
     unlink(building + "-wal")
     unlink(building + "-shm")
     guard rename(building, file) == 0 else { throw BenchError("cannot rename \(building) to \(file)") }

@@ -51,7 +51,9 @@ final class Bench {
   }
 
   /// `count` getRequirements lines over learners drawn uniformly from a population.
-  private func getRequirementsLines(_ count: Int, population: Int, _ rng: inout SeededRandom, firstId: Int) -> [[UInt8]] {
+  private func getRequirementsLines(_ count: Int, population: Int, _ rng: inout SeededRandom, firstId: Int)
+    -> [[UInt8]]
+  {
     (0..<count).map { i in
       let learner = rng.below(population)
       return line { Requests.getRequirements(&$0, id: firstId + i, learner: learner) }
@@ -89,12 +91,16 @@ final class Bench {
     var rng = SeededRandom.stream(o.seed, 10)
     var choice = 0
     while true {
-      guard choice < sqliteQueries(learner: 0).count else { throw BenchError("no sqlite3 query works on \(db)") }
+      guard choice < sqliteQueries(learner: 0).count else {
+        throw BenchError("no sqlite3 query works on \(db)")
+      }
       if (try? sqliteOneQuery(o.sqlite3, db: db, sql: sqliteQueries(learner: 0)[choice])) != nil { break }
       choice += 1
     }
     notes.append(("sqlite3 query (figure 1)", sqliteQueries(learner: 0)[choice]))
-    func rpcLine(_ learner: Int) -> [UInt8] { line { Requests.getRequirements(&$0, id: 1, learner: learner) } }
+    func rpcLine(_ learner: Int) -> [UInt8] {
+      line { Requests.getRequirements(&$0, id: 1, learner: learner) }
+    }
     for _ in 0..<2 {  // untimed: fill the page cache and the dynamic loader's caches
       _ = try service.coldStart(db: db, line: rpcLine(rng.below(o.learners)))
       _ = try sqliteOneQuery(o.sqlite3, db: db, sql: sqliteQueries(learner: rng.below(o.learners))[choice])
@@ -111,24 +117,30 @@ final class Bench {
         let (first, exited) = try service.coldStart(db: db, line: rpcLine(learner))
         a.append(Double(first) / 1e6)
         b.append(Double(exited) / 1e6)
-        c.append(Double(try sqliteOneQuery(o.sqlite3, db: db, sql: sqliteQueries(learner: learner)[choice]).nanos) / 1e6)
+        c.append(
+          Double(try sqliteOneQuery(o.sqlite3, db: db, sql: sqliteQueries(learner: learner)[choice]).nanos)
+            / 1e6)
       }
       rpc.append(median(a))
       rpcExit.append(median(b))
       sql.append(median(c))
-      progress("figure 1, run \(run)/\(o.runs): credit-rpc \(fixed(rpc.last!, 2)) ms, sqlite3 \(fixed(sql.last!, 2)) ms")
+      progress(
+        "figure 1, run \(run)/\(o.runs): credit-rpc \(fixed(rpc.last!, 2)) ms, sqlite3 \(fixed(sql.last!, 2)) ms"
+      )
     }
     let ratio = median(rpc) / median(sql)
     rows.append(
       Row(
         figure: "1", key: "coldStart.creditRpc",
-        label: "cold start: credit-rpc, spawn to 1st getRequirements answer, \(formatCount(o.learners)) learners",
+        label:
+          "cold start: credit-rpc, spawn to 1st getRequirements answer, \(formatCount(o.learners)) learners",
         value: median(rpc), unit: "ms", samples: rpc,
         target: Target(text: "<= 2x sqlite3", ratio: ratio, bound: 2, direction: .atMost),
         extra: [("spawnToExitMs", median(rpcExit))]))
     rows.append(
       Row(
-        figure: "1", key: "coldStart.sqlite3", label: "cold start: sqlite3 shell, one comparable SELECT, spawn to exit",
+        figure: "1", key: "coldStart.sqlite3",
+        label: "cold start: sqlite3 shell, one comparable SELECT, spawn to exit",
         value: median(sql), unit: "ms", samples: sql))
   }
 
@@ -140,7 +152,8 @@ final class Bench {
     for run in 1...o.runs {
       let db = tempDatabase("journey", run)
       let r = try service.piped(
-        db: db, setup: Requests.setup(), source: JourneySource(learners: o.journey, seed: o.seed, firstId: 10),
+        db: db, setup: Requests.setup(),
+        source: JourneySource(learners: o.journey, seed: o.seed, firstId: 10),
         what: "figure 2a")
       discard(db)
       journey.append(r.rate)
@@ -175,13 +188,16 @@ final class Bench {
         figure: "2b", key: "piped.readMix",
         label: "piped read mix: \(formatCount(o.reads)) getRequirements/getDashboard",
         value: median(reads), unit: "req/s", samples: reads,
-        target: Target(text: ">= 50,000 req/s", ratio: median(reads) / 50_000, bound: 1, direction: .atLeast)))
+        target: Target(text: ">= 50,000 req/s", ratio: median(reads) / 50_000, bound: 1, direction: .atLeast))
+    )
     rows.append(readCPU.row(figure: "2b", key: "piped.readMix.cpu", what: "read"))
   }
 
   // MARK: 3. Interactive latency
 
-  private func latencyRun(db: String, population: Int, _ rng: inout SeededRandom, what: String) throws -> [UInt64] {
+  private func latencyRun(db: String, population: Int, _ rng: inout SeededRandom, what: String) throws
+    -> [UInt64]
+  {
     let warmup = getRequirementsLines(Self.warmupRequests, population: population, &rng, firstId: 1)
     let lines = getRequirementsLines(o.latency, population: population, &rng, firstId: 1000)
     return try onOneCPU(o.pinLatency) {
@@ -229,7 +245,8 @@ final class Bench {
 
       let b = tempDatabase("alone", run)
       let lines = JourneySource(learners: o.commitLearners, seed: o.seed, firstId: 10).allLines()
-      let (_, total) = try service.interactive(db: b, setup: Requests.setup(), lines: lines, what: "figure 4, one at a time")
+      let (_, total) = try service.interactive(
+        db: b, setup: Requests.setup(), lines: lines, what: "figure 4, one at a time")
       discard(b)
       alone.append(Double(lines.count) / (Double(total) / 1e9))
       progress(
@@ -245,7 +262,8 @@ final class Bench {
         target: Target(text: ">= 5x one at a time", ratio: ratio, bound: 5, direction: .atLeast)))
     rows.append(
       Row(
-        figure: "4", key: "durable.commitPerRequest", label: "commit per request: same journey one request at a time",
+        figure: "4", key: "durable.commitPerRequest",
+        label: "commit per request: same journey one request at a time",
         value: median(alone), unit: "req/s", samples: alone))
   }
 
@@ -273,7 +291,8 @@ final class Bench {
       Row(
         figure: "5", key: "scaling.large", label: "p50 getRequirements at \(formatCount(o.large)) learners",
         value: median(largeP50), unit: "ms", samples: largeP50,
-        target: Target(text: "<= 1.5x at \(formatCount(o.small))", ratio: ratio, bound: 1.5, direction: .atMost)))
+        target: Target(
+          text: "<= 1.5x at \(formatCount(o.small))", ratio: ratio, bound: 1.5, direction: .atMost)))
     rows.append(
       Row(
         figure: "5", key: "scaling.small", label: "p50 getRequirements at \(formatCount(o.small)) learners",
@@ -288,7 +307,8 @@ final class Bench {
     let warmup = getRequirementsLines(Self.warmupRequests, population: o.learners, &rng, firstId: 1)
     func stream(_ count: Int) throws -> StreamResult {
       try service.piped(
-        db: db, setup: warmup, source: ReadMixSource(count: count, population: o.learners, seed: o.seed, firstId: 1000),
+        db: db, setup: warmup,
+        source: ReadMixSource(count: count, population: o.learners, seed: o.seed, firstId: 1000),
         what: "figure 6")
     }
     var base: [Double]
@@ -298,7 +318,9 @@ final class Bench {
       base = []
       for run in 1...o.runs {
         base.append(Double(try stream(o.streamBase).peakRSSKiB) / 1024)
-        progress("figure 6, run \(run)/\(o.runs): \(formatCount(o.streamBase)) requests, peak \(format1(base.last!)) MiB")
+        progress(
+          "figure 6, run \(run)/\(o.runs): \(formatCount(o.streamBase)) requests, peak \(format1(base.last!)) MiB"
+        )
       }
     }
     var long: [Double] = []
@@ -316,11 +338,14 @@ final class Bench {
       Row(
         figure: "6", key: "memory.long", label: "peak RSS streaming \(formatCount(o.stream)) read requests",
         value: median(long), unit: "MiB", samples: long,
-        target: Target(text: "flat: <= 1.10x at \(formatCount(o.streamBase))", ratio: ratio, bound: 1.1, direction: .atMost),
+        target: Target(
+          text: "flat: <= 1.10x at \(formatCount(o.streamBase))", ratio: ratio, bound: 1.1, direction: .atMost
+        ),
         extra: [("readMixRequestsPerSecond", median(rates))]))
     rows.append(
       Row(
-        figure: "6", key: "memory.base", label: "peak RSS streaming \(formatCount(o.streamBase)) read requests",
+        figure: "6", key: "memory.base",
+        label: "peak RSS streaming \(formatCount(o.streamBase)) read requests",
         value: median(base), unit: "MiB", samples: base))
   }
 }
@@ -342,7 +367,8 @@ struct CPUTally {
   func row(figure: String, key: String, what: String) -> Row {
     Row(
       figure: figure, key: key,
-      label: "  service CPU per \(what) request (user \(format1(median(user))) + kernel \(format1(median(system))) us)",
+      label:
+        "  service CPU per \(what) request (user \(format1(median(user))) + kernel \(format1(median(system))) us)",
       value: median(total), unit: "us", samples: total,
       extra: [("userMicroseconds", median(user)), ("kernelMicroseconds", median(system))])
   }

@@ -34,7 +34,8 @@ struct ErrorTally {
 
   func verify(_ what: String) throws {
     if count > 0 {
-      throw BenchError("\(what): credit-rpc answered \(count) request(s) with an error; the first: \(first ?? "?")")
+      throw BenchError(
+        "\(what): credit-rpc answered \(count) request(s) with an error; the first: \(first ?? "?")")
     }
   }
 }
@@ -86,19 +87,25 @@ struct Service {
     let exit = child.wait()
     if got < expected {
       throw BenchError(
-        "\(what): credit-rpc answered \(got) of \(expected) lines and ended (exit code \(exit.code), signal \(exit.signal))")
+        "\(what): credit-rpc answered \(got) of \(expected) lines and ended (exit code \(exit.code), signal \(exit.signal))"
+      )
     }
     if extra > 0 { throw BenchError("\(what): credit-rpc answered \(extra) more lines than requests") }
-    if !exit.succeeded { throw BenchError("\(what): credit-rpc exited with code \(exit.code), signal \(exit.signal)") }
+    if !exit.succeeded {
+      throw BenchError("\(what): credit-rpc exited with code \(exit.code), signal \(exit.signal)")
+    }
     try errors.verify(what)
     return StreamResult(
-      seconds: Double(end - start) / 1e9, responses: got, peakRSSKiB: exit.maxRSSKiB, userSeconds: exit.userSeconds,
+      seconds: Double(end - start) / 1e9, responses: got, peakRSSKiB: exit.maxRSSKiB,
+      userSeconds: exit.userSeconds,
       systemSeconds: exit.systemSeconds)
   }
 
   /// Sends `lines` one at a time, each only after the previous answer arrived, after `setup`
   /// (untimed); returns the latency of each, in nanoseconds, and the total.
-  func interactive(db: String, setup: [[UInt8]], lines: [[UInt8]], what: String) throws -> (latencies: [UInt64], total: UInt64) {
+  func interactive(db: String, setup: [[UInt8]], lines: [[UInt8]], what: String) throws -> (
+    latencies: [UInt64], total: UInt64
+  ) {
     let child = try spawn(db: db)
     let reader = LineReader(fd: child.output, capacity: 1 << 16)
     var errors = ErrorTally()
@@ -106,7 +113,8 @@ struct Service {
       let t0 = monotonicNanos()
       guard child.write(line), let answer = reader.nextLine() else {
         let exit = child.wait()
-        throw BenchError("\(what): credit-rpc stopped answering (exit code \(exit.code), signal \(exit.signal))")
+        throw BenchError(
+          "\(what): credit-rpc stopped answering (exit code \(exit.code), signal \(exit.signal))")
       }
       let t1 = monotonicNanos()
       errors.check(answer)
@@ -121,7 +129,9 @@ struct Service {
     child.closeInput()
     reader.drain()
     let exit = child.wait()
-    if !exit.succeeded { throw BenchError("\(what): credit-rpc exited with code \(exit.code), signal \(exit.signal)") }
+    if !exit.succeeded {
+      throw BenchError("\(what): credit-rpc exited with code \(exit.code), signal \(exit.signal)")
+    }
     try errors.verify(what)
     return (latencies, total)
   }

@@ -101,7 +101,9 @@ func parseOptions(_ args: [String]) -> Options {
   }
   func count(_ flag: String, min: Int = 1) -> Int {
     let v = value(flag).replacingUnderscores()
-    guard let n = Int(v), n >= min else { usageError("\(flag) takes a whole number of at least \(min), not '\(v)'") }
+    guard let n = Int(v), n >= min else {
+      usageError("\(flag) takes a whole number of at least \(min), not '\(v)'")
+    }
     return n
   }
   while i < args.count {

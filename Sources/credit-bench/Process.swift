@@ -53,7 +53,9 @@ final class Child: @unchecked Sendable {
   }
 
   /// Spawns `executable` (looked up in PATH when it has no slash); stderr goes to `stderrPath`.
-  init(_ executable: String, _ arguments: [String], pipeInput: Bool = true, stderrPath: String = "/dev/null") throws {
+  init(_ executable: String, _ arguments: [String], pipeInput: Bool = true, stderrPath: String = "/dev/null")
+    throws
+  {
     var inPipe: [Int32] = [-1, -1]
     var outPipe: [Int32] = [-1, -1]
     if pipeInput {

@@ -85,7 +85,8 @@ struct Report {
     var figures: [JSONValue] = []
     for r in rows {
       var o: JSONObject = [
-        "figure": .string(r.figure), "key": .string(r.key), "label": .string(r.label), "value": number(r.value),
+        "figure": .string(r.figure), "key": .string(r.key), "label": .string(r.label),
+        "value": number(r.value),
         "unit": .string(r.unit), "samples": .array(r.samples.map(number)),
       ]
       if let t = r.target {
@@ -107,7 +108,8 @@ struct Report {
       "databases": .array(
         datasets.map { d in
           var o: JSONObject = [
-            "learners": .number(JSONNumber(d.learners)), "path": .string(d.path), "bytes": .number(JSONNumber(d.bytes)),
+            "learners": .number(JSONNumber(d.learners)), "path": .string(d.path),
+            "bytes": .number(JSONNumber(d.bytes)),
           ]
           if let s = d.builtSeconds { o.append("builtSeconds", number(s)) }
           return .object(o)
@@ -132,7 +134,9 @@ func fixed(_ x: Double, _ decimals: Int) -> String {
   let n = Int((abs(x) * scale).rounded())
   var digits = String(n)
   if decimals > 0 {
-    if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
+    if digits.count <= decimals {
+      digits = String(repeating: "0", count: decimals - digits.count + 1) + digits
+    }
     digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
   }
   return (negative ? "-" : "") + digits

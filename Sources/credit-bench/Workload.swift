@@ -398,7 +398,9 @@ func emitRequestFiles(_ o: Options) throws -> [String] {
     var more = true
     while more {
       more = source.fill(&chunk, target: 1 << 16)
-      if !chunk.isEmpty, fwrite(chunk, 1, chunk.count, f) != chunk.count { throw BenchError("cannot write \(path)") }
+      if !chunk.isEmpty, fwrite(chunk, 1, chunk.count, f) != chunk.count {
+        throw BenchError("cannot write \(path)")
+      }
       chunk.removeAll(keepingCapacity: true)
     }
     return path
@@ -408,7 +410,8 @@ func emitRequestFiles(_ o: Options) throws -> [String] {
       "population-\(o.learners).jsonl", setup: Requests.setup(),
       PopulationSource(learners: o.learners, seed: o.seed, firstId: 10)),
     try write(
-      "journey-\(o.journey).jsonl", setup: Requests.setup(), JourneySource(learners: o.journey, seed: o.seed, firstId: 10)),
+      "journey-\(o.journey).jsonl", setup: Requests.setup(),
+      JourneySource(learners: o.journey, seed: o.seed, firstId: 10)),
     try write(
       "read-mix-\(o.reads)-over-\(o.learners).jsonl", setup: [],
       ReadMixSource(count: o.reads, population: o.learners, seed: o.seed, firstId: 1000)),

@@ -16,7 +16,8 @@ func main() -> Int32 {
     return 2
   }
   guard access(binary, X_OK) == 0 else {
-    writeStderr("credit-bench: \(binary) is not an executable; build it (swift build -c release) or pass --bin PATH\n")
+    writeStderr(
+      "credit-bench: \(binary) is not an executable; build it (swift build -c release) or pass --bin PATH\n")
     return 2
   }
   if options.emit != nil {
@@ -33,22 +34,32 @@ func main() -> Int32 {
 
   do {
     let version = try capture(binary, ["--version"]).output.trimmingSpaces().filter { $0 != "\n" }
-    let sqliteVersion = try capture(options.sqlite3, ["--version"]).output.split(separator: " ").first.map(String.init) ?? "?"
+    let sqliteVersion =
+      try capture(options.sqlite3, ["--version"]).output.split(separator: " ").first.map(String.init) ?? "?"
     let service = Service(binary: binary, clock: World.testClock)
-    let data = Datasets(folder: options.data, service: service, sqlite3: options.sqlite3, seed: options.seed, rebuild: options.rebuild)
+    let data = Datasets(
+      folder: options.data, service: service, sqlite3: options.sqlite3, seed: options.seed,
+      rebuild: options.rebuild)
     let bench = Bench(options: options, service: service, data: data)
     try bench.runAll()
 
     var settings: [(String, String)] = [
       ("machine", "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs; sqlite3 \(sqliteVersion)"),
-      ("load average (1 min) at start and end", "\(loadAtStart) and \(loadAverage()) (other work on the machine adds noise)"),
-      ("workload", "seed \(options.seed), --test-clock \(World.testClock), synchronous=FULL (always, in the service)"),
+      (
+        "load average (1 min) at start and end",
+        "\(loadAtStart) and \(loadAverage()) (other work on the machine adds noise)"
+      ),
+      (
+        "workload",
+        "seed \(options.seed), --test-clock \(World.testClock), synchronous=FULL (always, in the service)"
+      ),
     ]
     if options.pinLatency, !options.only.isDisjoint(with: [3, 5]) {
       settings.append(("latency (figures 3, 5)", "bench and service pinned to CPU 0 (--pin-latency)"))
     }
     if options.only.contains(6) {
-      settings.append(("runs of the \(formatCount(options.stream))-request stream", String(options.longStreamRuns)))
+      settings.append(
+        ("runs of the \(formatCount(options.stream))-request stream", String(options.longStreamRuns)))
     }
     settings += bench.notes
     let built = Dictionary(data.builds.map { ($0.learners, $0.seconds) }, uniquingKeysWith: { a, _ in a })
