@@ -102,17 +102,18 @@ public final class Database {
 
   /// `BEGIN IMMEDIATE` takes the write lock up front: a deferred transaction that reads and then
   /// writes can meet SQLITE_BUSY that no busy timeout cures.
-  public func beginImmediate() throws(SQLiteError) { try execute("BEGIN IMMEDIATE") }
-  public func beginDeferred() throws(SQLiteError) { try execute("BEGIN DEFERRED") }
-  public func commit() throws(SQLiteError) { try execute("COMMIT") }
+  public func beginImmediate() throws(SQLiteError) { try run("BEGIN IMMEDIATE") }
+  public func beginDeferred() throws(SQLiteError) { try run("BEGIN DEFERRED") }
+  public func commit() throws(SQLiteError) { try run("COMMIT") }
 
   /// Rolls back if a transaction is open (SQLite may already have rolled back on some errors).
   public func rollback() {
     if isInTransaction { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
   }
 
-  public func savepoint(_ name: String) throws(SQLiteError) { try execute("SAVEPOINT \(name)") }
-  public func release(_ name: String) throws(SQLiteError) { try execute("RELEASE \(name)") }
+  // Savepoints run for every request: prepared once, like any other statement.
+  public func savepoint(_ name: String) throws(SQLiteError) { try run("SAVEPOINT \(name)") }
+  public func release(_ name: String) throws(SQLiteError) { try run("RELEASE \(name)") }
   /// Undoes everything since the savepoint and removes it.
   public func rollback(to name: String) {
     if isInTransaction {

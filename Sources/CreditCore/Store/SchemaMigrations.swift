@@ -1,6 +1,7 @@
 import SQLite
 
-/// The versioned schema. Times are Unix seconds (INTEGER); money is integer cents.
+/// The versioned schema. Times are Unix seconds (INTEGER); money is integer cents. Enum checks are
+/// written as OR chains: SQLite builds a throwaway B-tree per row for `IN` lists of three or more.
 /// Never edit a released migration: add a new one.
 public enum SchemaMigrations {
   public static let all: [Migration] = [v1]
@@ -62,7 +63,7 @@ public enum SchemaMigrations {
       CREATE TABLE requirements (
         course_id TEXT NOT NULL REFERENCES courses(course_id),
         requirement_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('grade', 'proctoredExam', 'reverification')),
+        kind TEXT NOT NULL CHECK (kind = 'grade' OR kind = 'proctoredExam' OR kind = 'reverification'),
         display_name TEXT NOT NULL,
         position INTEGER NOT NULL,
         min_grade REAL CHECK (min_grade BETWEEN 0 AND 1),
@@ -84,7 +85,7 @@ public enum SchemaMigrations {
         mode TEXT NOT NULL CHECK (mode IN ('verified', 'audit')),
         enrolled_at INTEGER NOT NULL,
         eligibility TEXT NOT NULL DEFAULT 'notYetEligible'
-          CHECK (eligibility IN ('eligible', 'notYetEligible', 'ineligible')),
+          CHECK (eligibility = 'eligible' OR eligibility = 'notYetEligible' OR eligibility = 'ineligible'),
         eligible_at INTEGER,
         deadline_override INTEGER,
         course_grade REAL,
@@ -97,7 +98,7 @@ public enum SchemaMigrations {
         learner_id TEXT NOT NULL,
         course_id TEXT NOT NULL,
         requirement_id TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('pending', 'submitted', 'satisfied', 'failed', 'declined')),
+        status TEXT NOT NULL CHECK (status = 'pending' OR status = 'submitted' OR status = 'satisfied' OR status = 'failed' OR status = 'declined'),
         reason TEXT,
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (learner_id, course_id, requirement_id),
@@ -111,7 +112,7 @@ public enum SchemaMigrations {
         kind TEXT NOT NULL CHECK (kind IN ('initial', 'reverification')),
         course_id TEXT,
         checkpoint_id TEXT,
-        status TEXT NOT NULL CHECK (status IN ('submitted', 'approved', 'denied')),
+        status TEXT NOT NULL CHECK (status = 'submitted' OR status = 'approved' OR status = 'denied'),
         submitted_at INTEGER NOT NULL,
         reviewed_at INTEGER,
         expires_at INTEGER,
@@ -131,12 +132,12 @@ public enum SchemaMigrations {
         course_id TEXT NOT NULL,
         exam_id TEXT NOT NULL,
         proctored INTEGER NOT NULL CHECK (proctored IN (0, 1)),
-        status TEXT NOT NULL CHECK (status IN ('started', 'submitted', 'verified', 'rejected', 'error')),
+        status TEXT NOT NULL CHECK (status = 'started' OR status = 'submitted' OR status = 'verified' OR status = 'rejected' OR status = 'error'),
         started_at INTEGER NOT NULL,
         deadline INTEGER NOT NULL,
         submitted_at INTEGER,
         timed_out INTEGER NOT NULL DEFAULT 0 CHECK (timed_out IN (0, 1)),
-        review TEXT CHECK (review IN ('clean', 'rulesViolation', 'suspicious', 'notReviewed')),
+        review TEXT CHECK (review = 'clean' OR review = 'rulesViolation' OR review = 'suspicious' OR review = 'notReviewed'),
         review_comment TEXT,
         reviewed_at INTEGER,
         current INTEGER NOT NULL DEFAULT 1 CHECK (current IN (0, 1)),
@@ -185,7 +186,7 @@ public enum SchemaMigrations {
         course_id TEXT NOT NULL,
         provider_id TEXT NOT NULL REFERENCES providers(provider_id),
         order_id TEXT NOT NULL REFERENCES orders(order_id),
-        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        status TEXT NOT NULL CHECK (status = 'pending' OR status = 'approved' OR status = 'rejected'),
         created_at INTEGER NOT NULL,
         decided_at INTEGER,
         UNIQUE (learner_id, course_id),
@@ -197,7 +198,7 @@ public enum SchemaMigrations {
         notification_id INTEGER PRIMARY KEY AUTOINCREMENT,
         learner_id TEXT NOT NULL REFERENCES learners(learner_id),
         course_id TEXT,
-        kind TEXT NOT NULL CHECK (kind IN ('creditEligible', 'purchaseReceipt', 'creditDecision')),
+        kind TEXT NOT NULL CHECK (kind = 'creditEligible' OR kind = 'purchaseReceipt' OR kind = 'creditDecision'),
         to_address TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
         created_at INTEGER NOT NULL
       ) STRICT;
