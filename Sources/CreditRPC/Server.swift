@@ -44,6 +44,7 @@ public final class Server: GroupHandler {
       try db.commit()
     } catch {
       db.rollback()
+      service.forgetUncommitted()
       let e = storeError(error)
       // Nothing of this group was stored: no request may claim success.
       return outcomes.map { _ in .failure(e) }
@@ -90,9 +91,13 @@ public final class Server: GroupHandler {
     } catch {
       if method.mutates {
         if (error as? CreditError)?.keepsChanges == true {
-          do { try db.release("request") } catch { db.rollback(to: "request") }
+          do { try db.release("request") } catch {
+            db.rollback(to: "request")
+            service.forgetUncommitted()
+          }
         } else {
           db.rollback(to: "request")
+          service.forgetUncommitted()
         }
       }
       switch error {

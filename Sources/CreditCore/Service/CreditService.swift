@@ -14,6 +14,13 @@ public final class CreditService {
   public var maxImageBytes = 10 << 20
   public var paymentProcessor: PaymentProcessor = TestPaymentProcessor()
 
+  /// Learners and courses never change once stored (creating one again with other data is refused),
+  /// so rows read are kept, even with other processes writing the same file. Only a rollback could
+  /// leave a row here that is not in the file: `forgetUncommitted()` is called on every one.
+  private var learners: [String: Learner] = [:]
+  private var courses: [String: Course] = [:]
+  private let cacheLimit = 50_000
+
   public init(db: Database, clock: Clock, deterministicIds: Bool) {
     self.db = db
     self.clock = clock
@@ -33,11 +40,30 @@ public final class CreditService {
   }
 
   func learner(_ learnerId: String) throws -> Learner {
+    if let l = learners[learnerId] { return l }
     guard
       let l = try db.queryOne(
         "SELECT \(Rows.learner) FROM learners WHERE learner_id = ?", [.text(learnerId)], Rows.learner)
     else { throw CreditError.notFound("learner", learnerId, field: "learnerId") }
+    if learners.count >= cacheLimit { learners.removeAll(keepingCapacity: true) }
+    learners[learnerId] = l
     return l
+  }
+
+  /// A course without its catalog flag `earnCredit` (which changes): what the journey needs.
+  func courseFacts(_ courseId: String) throws -> Course {
+    if let c = courses[courseId] { return c }
+    var c = try course(courseId)
+    c.earnCredit = false
+    if courses.count >= cacheLimit { courses.removeAll(keepingCapacity: true) }
+    courses[courseId] = c
+    return c
+  }
+
+  /// Called when a transaction or savepoint is rolled back.
+  public func forgetUncommitted() {
+    learners.removeAll(keepingCapacity: true)
+    courses.removeAll(keepingCapacity: true)
   }
 
   func provider(_ providerId: String, field: String = "providerId") throws -> Provider {

@@ -31,54 +31,39 @@ struct Evaluation {
 }
 
 extension CreditService {
-  /// Two queries: the enrollment with its learner and course, and the requirements with this
-  /// learner's stored statuses (this runs on every read and write of a learner in a course).
+  /// The enrollment with its credit request in one query, the requirements with this learner's
+  /// stored statuses in another; learner and course come from the service's cache. This runs on
+  /// every read and write of a learner in a course.
   func standing(_ learnerId: String, _ courseId: String) throws -> Standing {
     let key: [SQLValue] = [.text(learnerId), .text(courseId)]
+    let learner = try learner(learnerId)
+    let course = try courseFacts(courseId)
     guard
       var s = try db.queryOne(
         """
-        SELECT l.learner_id, l.full_name, l.email, l.country, l.mailing_address,
-          c.course_id, c.org, c.number, c.run, c.title, c.starts_at, c.ends_at, c.passing_grade,
-          c.verified_price_cents, c.verified_currency, c.purchase_window_days,
-          e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade, e.credit_grade,
-          r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url, p.status_url,
-          p.description
-        FROM enrollments e JOIN learners l ON l.learner_id = e.learner_id JOIN courses c ON c.course_id = e.course_id
+        SELECT e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade,
+          e.credit_grade, r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url,
+          p.status_url, p.description
+        FROM enrollments e
           LEFT JOIN credit_requests r ON r.learner_id = e.learner_id AND r.course_id = e.course_id
           LEFT JOIN providers p ON p.provider_id = r.provider_id
         WHERE e.learner_id = ? AND e.course_id = ?
         """, key,
         { s in
           Standing(
-            learner: Learner(
-              learnerId: s.text(0), fullName: s.text(1), email: s.text(2), country: s.text(3),
-              mailingAddress: s.optionalText(4)),
-            course: Course(
-              courseId: s.text(5), org: s.text(6), number: s.text(7), run: s.text(8), title: s.text(9),
-              startsAt: s.int64(10), endsAt: s.int64(11), passingGrade: s.double(12),
-              verifiedPrice: s.isNull(13) ? nil : Money(cents: s.int64(13), currency: s.text(14)),
-              purchaseWindowDays: s.int64(15), earnCredit: false),  // the catalog flag is not needed here
-            mode: EnrollmentMode(rawValue: s.text(16)) ?? .audit, enrolledAt: s.int64(17),
-            eligibility: Eligibility(rawValue: s.text(18)) ?? .notYetEligible,
-            eligibleAt: s.optionalInt64(19),
-            deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21),
-            creditGrade: s.optionalDouble(22),
-            requirements: [], stored: [:],
-            request: s.isNull(23)
+            learner: learner, course: course, mode: EnrollmentMode(rawValue: s.text(0)) ?? .audit,
+            enrolledAt: s.int64(1), eligibility: Eligibility(rawValue: s.text(2)) ?? .notYetEligible,
+            eligibleAt: s.optionalInt64(3), deadlineOverride: s.optionalInt64(4), courseGrade: s.optionalDouble(5),
+            creditGrade: s.optionalDouble(6), requirements: [], stored: [:],
+            request: s.isNull(7)
               ? nil
               : CreditRequest(
-                requestId: s.text(23), learnerId: s.text(0), courseId: s.text(5), providerId: s.text(24),
-                providerName: s.text(25), status: CreditRequestStatus(rawValue: s.text(26)) ?? .pending,
-                createdAt: s.int64(27), decidedAt: s.optionalInt64(28), providerUrl: s.text(29),
-                providerStatusUrl: s.optionalText(30), providerDescription: s.optionalText(31)))
+                requestId: s.text(7), learnerId: learnerId, courseId: courseId, providerId: s.text(8),
+                providerName: s.text(9), status: CreditRequestStatus(rawValue: s.text(10)) ?? .pending,
+                createdAt: s.int64(11), decidedAt: s.optionalInt64(12), providerUrl: s.text(13),
+                providerStatusUrl: s.optionalText(14), providerDescription: s.optionalText(15)))
         })
-    else {
-      // Say which of the three is missing.
-      _ = try learner(learnerId)
-      _ = try course(courseId)
-      throw CreditError.notEnrolled(learnerId, courseId)
-    }
+    else { throw CreditError.notEnrolled(learnerId, courseId) }
     for (r, status, reason, updatedAt) in try db.query(
       """
       SELECT r.requirement_id, r.kind, r.display_name, r.position, r.min_grade, r.exam_id, r.checkpoint_id,
