@@ -31,57 +31,61 @@ struct Evaluation {
 }
 
 extension CreditService {
-  /// The enrollment with its credit request in one query, the requirements with this learner's
-  /// stored statuses in another; learner and course come from the service's cache. This runs on
+  /// One query: the enrollment with its credit request, one row per requirement of the course with
+  /// this learner's stored status; learner and course come from the service's cache. This runs on
   /// every read and write of a learner in a course.
   func standing(_ learnerId: String, _ courseId: String) throws -> Standing {
-    let key: [SQLValue] = [.text(learnerId), .text(courseId)]
     let learner = try learner(learnerId)
     let course = try courseFacts(courseId)
-    guard
-      var s = try db.queryOne(
-        """
-        SELECT e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade,
-          e.credit_grade, r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url,
-          p.status_url, p.description
-        FROM enrollments e
-          LEFT JOIN credit_requests r ON r.learner_id = e.learner_id AND r.course_id = e.course_id
-          LEFT JOIN providers p ON p.provider_id = r.provider_id
-        WHERE e.learner_id = ? AND e.course_id = ?
-        """, key,
-        { s in
-          Standing(
-            learner: learner, course: course, mode: EnrollmentMode(rawValue: s.text(0)) ?? .audit,
-            enrolledAt: s.int64(1), eligibility: Eligibility(rawValue: s.text(2)) ?? .notYetEligible,
-            eligibleAt: s.optionalInt64(3), deadlineOverride: s.optionalInt64(4), courseGrade: s.optionalDouble(5),
-            creditGrade: s.optionalDouble(6), requirements: [], stored: [:],
-            request: s.isNull(7)
-              ? nil
-              : CreditRequest(
-                requestId: s.text(7), learnerId: learnerId, courseId: courseId, providerId: s.text(8),
-                providerName: s.text(9), status: CreditRequestStatus(rawValue: s.text(10)) ?? .pending,
-                createdAt: s.int64(11), decidedAt: s.optionalInt64(12), providerUrl: s.text(13),
-                providerStatusUrl: s.optionalText(14), providerDescription: s.optionalText(15)))
-        })
-    else { throw CreditError.notEnrolled(learnerId, courseId) }
-    for (r, status, reason, updatedAt) in try db.query(
+    let statement = try db.statement(
       """
-      SELECT r.requirement_id, r.kind, r.display_name, r.position, r.min_grade, r.exam_id, r.checkpoint_id,
+      SELECT e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade,
+        e.credit_grade, r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url,
+        p.status_url, p.description,
+        q.requirement_id, q.kind, q.display_name, q.position, q.min_grade, q.exam_id, q.checkpoint_id,
         st.status, st.reason, st.updated_at
-      FROM requirements r LEFT JOIN requirement_status st
-        ON st.learner_id = ? AND st.course_id = r.course_id AND st.requirement_id = r.requirement_id
-      WHERE r.course_id = ? ORDER BY r.position
-      """, key,
-      { s in (Rows.requirement(s), s.optionalText(7), s.optionalText(8), s.optionalInt64(9)) })
-    {
-      s.requirements.append(r)
-      if let status, let updatedAt {
-        s.stored[r.requirementId] = RequirementState(
-          requirement: r, status: RequirementStatus(rawValue: status) ?? .pending, reason: reason,
-          updatedAt: updatedAt)
+      FROM enrollments e
+        LEFT JOIN credit_requests r ON r.learner_id = e.learner_id AND r.course_id = e.course_id
+        LEFT JOIN providers p ON p.provider_id = r.provider_id
+        LEFT JOIN requirements q ON q.course_id = e.course_id
+        LEFT JOIN requirement_status st
+          ON st.learner_id = e.learner_id AND st.course_id = e.course_id AND st.requirement_id = q.requirement_id
+      WHERE e.learner_id = ? AND e.course_id = ?
+      ORDER BY q.position
+      """)
+    try statement.bind([.text(learnerId), .text(courseId)])
+    var standing: Standing?
+    while try statement.step() {
+      let s = statement
+      if standing == nil {
+        standing = Standing(
+          learner: learner, course: course, mode: EnrollmentMode(rawValue: s.text(0)) ?? .audit,
+          enrolledAt: s.int64(1), eligibility: Eligibility(rawValue: s.text(2)) ?? .notYetEligible,
+          eligibleAt: s.optionalInt64(3), deadlineOverride: s.optionalInt64(4),
+          courseGrade: s.optionalDouble(5),
+          creditGrade: s.optionalDouble(6), requirements: [], stored: [:],
+          request: s.isNull(7)
+            ? nil
+            : CreditRequest(
+              requestId: s.text(7), learnerId: learnerId, courseId: courseId, providerId: s.text(8),
+              providerName: s.text(9), status: CreditRequestStatus(rawValue: s.text(10)) ?? .pending,
+              createdAt: s.int64(11), decidedAt: s.optionalInt64(12), providerUrl: s.text(13),
+              providerStatusUrl: s.optionalText(14), providerDescription: s.optionalText(15)))
+      }
+      guard !s.isNull(16) else { continue }  // a course without requirements
+      let r = Requirement(
+        requirementId: s.text(16), kind: RequirementKind(rawValue: s.text(17)) ?? .grade,
+        displayName: s.text(18), order: s.int(19), minGrade: s.optionalDouble(20), examId: s.optionalText(21),
+        checkpointId: s.optionalText(22))
+      standing!.requirements.append(r)
+      if let status = s.optionalText(23) {
+        standing!.stored[r.requirementId] = RequirementState(
+          requirement: r, status: RequirementStatus(rawValue: status) ?? .pending, reason: s.optionalText(24),
+          updatedAt: s.int64(25))
       }
     }
-    return s
+    guard let standing else { throw CreditError.notEnrolled(learnerId, courseId) }
+    return standing
   }
 
   /// Applies the rules to the facts as they are at `now`.
