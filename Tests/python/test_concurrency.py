@@ -7,6 +7,9 @@ $CREDIT_RPC_CONCURRENCY_SEED (printed on failure).
 
 from __future__ import annotations
 
+import calendar
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -33,6 +36,13 @@ BUYERS = [f"buyer{k}" for k in range(4)]
 GRADED = "graded"
 GRADES_PER_PROCESS = 12
 TIMEOUT = 60.0
+NOW = calendar.timegm(time.strptime(CLOCK, "%Y-%m-%dT%H:%M:%SZ"))
+SECRET = "race-secret"
+
+
+def sign(params: dict) -> str:
+    message = "".join(f"{k}:{params[k]}" for k in sorted(params))
+    return hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def learner(lid):
@@ -44,7 +54,7 @@ def setup_catalog(db: Path) -> None:
         request_line(1, "createCourse", {"courseId": COURSE, "title": "Racing", "startsAt": "2026-01-01T00:00:00Z",
                                          "endsAt": "2026-12-31T23:59:59Z"}),
         request_line(2, "createProvider", {"providerId": "race", "displayName": "Race U",
-                                           "url": "https://race.example/credit", "secrets": ["race-secret"]}),
+                                           "url": "https://race.example/credit", "secrets": [SECRET]}),
         request_line(3, "offerCredit", {"courseId": COURSE, "providerId": "race",
                                         "price": {"amount": "100", "currency": "USD"}}),
         request_line(4, "setCreditRequirements", {"courseId": COURSE,
@@ -227,6 +237,60 @@ def race_once(db: Path, seed: int) -> None:
     m = CURRENT.search(reason)
     assert m and float(m.group(1)) == last, f"the last recorded grade is {last}, the requirement says {reason!r}"
 
+    race_decisions(db, {lid: wins[0][1]["creditRequest"]["requestId"]
+                        for lid, wins in successes.items()}, rng)
+
+
+def race_decisions(db: Path, requests: dict, rng: random.Random) -> None:
+    """8 processes send each request's signed decision at once, half approved, half rejected:
+    exactly one decision is stored, its senders succeed (the same decision again is idempotent),
+    the others get -32003; one creditDecision email each."""
+    scripts = []
+    for p in range(PROCESSES):
+        lines = []
+        for lid in rng.sample(sorted(requests), len(requests)):
+            status = "approved" if (p + len(lid)) % 2 else "rejected"
+            signed = {"request_uuid": requests[lid], "status": status, "timestamp": NOW}
+            lines.append((lid, status, request_line(len(lines), "submitProviderDecision", {
+                "providerId": "race", "requestId": requests[lid], "status": status, "timestamp": NOW,
+                "signature": sign(signed)})))
+        scripts.append(lines)
+    procs = [Piped(binary(), ["--db", str(db), "--test-clock", CLOCK, "--as", "provider:race"], env=base_env())
+             for _ in range(PROCESSES)]
+    try:
+        go = threading.Event()
+        outs: list[list[bytes]] = [[] for _ in procs]
+        drivers = [_drive(p, [x[2] for x in s], k % 2 == 0, rng, go, o)
+                   for k, (p, s, o) in enumerate(zip(procs, scripts, outs))]
+        go.set()
+        for d in drivers:
+            d.join(TIMEOUT + 5)
+        for k, p in enumerate(procs):
+            assert p.wait(TIMEOUT) == 0, p.stderr()
+            assert len(outs[k]) == len(scripts[k]), (k, outs[k], p.stderr())
+    finally:
+        for p in procs:
+            p.cleanup()
+    outcomes = {lid: [] for lid in requests}
+    for s, out in zip(scripts, outs):
+        for (lid, status, line), raw in zip(s, out):
+            outcomes[lid].append((status, json.loads(raw)))
+    lines = [request_line(lid, "getCreditRequest", {"requestId": rid}) for lid, rid in requests.items()]
+    lines += [request_line("n-" + lid, "listNotifications", {"learnerId": lid}) for lid in requests]
+    out, err, rc, _ = run_piped(binary(), ["--db", str(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
+    assert rc == 0, err
+    answers = {a["id"]: a for a in map(json.loads, out)}
+    for lid in requests:
+        stored = answers[lid]["result"]["status"]
+        assert stored in ("approved", "rejected"), answers[lid]
+        for status, r in outcomes[lid]:
+            if status == stored:
+                assert "result" in r and r["result"]["status"] == stored, (lid, status, r)
+            else:
+                assert r.get("error", {}).get("code") == -32003, f"{lid}: {status} after {stored}: {r}"
+        kinds = [n["kind"] for n in answers["n-" + lid]["result"]["notifications"]]
+        assert kinds.count("creditDecision") == 1, f"{lid}: decision emails {kinds}"
+
 
 @pytest.mark.parametrize("run", range(RUNS))
 def test_eight_processes_race_on_the_same_learners(tmp_path, run):
@@ -335,3 +399,29 @@ def test_process_started_while_lock_held_still_serves(tmp_path):
     rs = [json.loads(x) for x in out]
     assert rs[0] == {"jsonrpc": "2.0", "id": 1, "result": {"courses": []}}
     assert rs[1]["error"]["code"] == -32010 and rs[1]["error"]["data"]["reason"] == "database_busy"
+
+
+def test_eight_processes_create_and_migrate_a_new_file_at_once(tmp_path):
+    """All start on a file that does not exist yet: one migrates, none fails or migrates twice."""
+    for trial in range(5):
+        db = tmp_path / f"new{trial}.sqlite"
+        procs = [Piped(binary(), ["--db", str(db)], env=base_env()) for _ in range(PROCESSES)]
+        try:
+            for k, p in enumerate(procs):
+                p.feed(request_line(k, "createLearner", learner(f"p{k}")) + request_line("l", "listCourses"))
+            for k, p in enumerate(procs):
+                lines = p.read_available(time.monotonic() + TIMEOUT)
+                assert p.wait(TIMEOUT) == 0, f"process {k} on a new file: {p.stderr()}"
+                rs = [json.loads(x) for x in lines]
+                assert len(rs) == 2 and all("result" in r for r in rs), (k, rs, p.stderr())
+        finally:
+            for p in procs:
+                p.cleanup()
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            assert con.execute("SELECT count(*) FROM learners").fetchone()[0] == PROCESSES
+            versions = [r[0] for r in con.execute("SELECT version FROM schema_migrations ORDER BY version")]
+            assert versions and con.execute("PRAGMA user_version").fetchone()[0] == versions[-1], versions
+            assert [r[0] for r in con.execute("PRAGMA integrity_check")] == ["ok"]
+        finally:
+            con.close()

@@ -2,7 +2,8 @@
 """Crash durability: SIGKILL credit-rpc at random moments and prove it loses nothing it answered.
 
 A long scripted workload (a catalog, then learners created, enrolled, graded to eligibility and
-buying credit with distinct idempotency keys, with failing requests mixed in) is streamed into
+buying credit with distinct idempotency keys, then the provider's signed decision, with failing
+requests mixed in) is streamed into
 `credit-rpc --db FILE --test-clock ...` through a pipe. Each round starts the service on the same
 file, sends the next stretch of the script (all at once, or in bursts with pauses so that it is
 committed in many groups), reads the answers as they come and kills the process with SIGKILL: after
@@ -14,14 +15,15 @@ After each kill:
     and invariants over every row: a credit request always has its order, exactly one
     `creditPurchased` event and one `purchaseReceipt` email; an order always has its credit
     request; at most one order per learner; exactly one `creditEligible` email per eligible
-    learner, none for the others;
+    learner, none for the others; a decided request has exactly one `creditDecision` email and
+    event, a pending one none;
   - a restart on the same file reads back every learner the round touched (dashboard,
     notifications, history): each change whose answer was acknowledged is there (learner,
     enrollment, eligibility, the purchase with the acknowledged request id), and nothing is half
     there;
   - the next round goes on from the first request whose answer was not read: every step is safe to
-    retry (same data again, the same idempotency key), and a replayed purchase must return the
-    acknowledged result word for word.
+    retry (same data again, the same idempotency key, the same signed provider decision), and a
+    replayed purchase must return the acknowledged result word for word.
 
 Run by hand with a larger budget:
 
@@ -33,6 +35,9 @@ Exit status 0 when every check passed; 1 with the seed, round and details otherw
 from __future__ import annotations
 
 import argparse
+import calendar
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -49,6 +54,7 @@ from harness import Piped, find_binary, request_line, run_piped  # noqa: E402
 
 COURSE = "course-v1:CrashX+DUR101+2026_T1"
 CLOCK = "2026-03-01T12:00:00Z"
+NOW = calendar.timegm(time.strptime(CLOCK, "%Y-%m-%dT%H:%M:%SZ"))
 PROVIDER = "dur"
 SECRET = "crash-tool-secret"
 MIN_GRADE = 0.8
@@ -70,8 +76,19 @@ class Step:
     params: dict
     learner: str | None = None
 
-    def line(self) -> bytes:
-        return request_line(self.index, self.method, self.params)
+    def line(self, model: "Model | None" = None) -> bytes:
+        params = self.params
+        if self.kind == "decide":
+            rid = model.purchases[self.learner]["creditRequest"]["requestId"]
+            signed = {"request_uuid": rid, "status": params["status"], "timestamp": params["timestamp"]}
+            params = {**params, "requestId": rid, "signature": sign(signed)}
+        return request_line(self.index, self.method, params)
+
+
+def sign(params: dict) -> str:
+    """SPEC section 2: HMAC-SHA256 (hex) over key:value of every parameter, keys ascending."""
+    message = "".join(f"{k}:{params[k]}" for k in sorted(params))
+    return hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -81,6 +98,7 @@ class Model:
     enrolled: set = field(default_factory=set)
     eligible: set = field(default_factory=set)
     purchases: dict = field(default_factory=dict)  # learner -> acknowledged Purchase result
+    decisions: dict = field(default_factory=dict)  # learner -> acknowledged decision status
     learners: dict = field(default_factory=dict)  # learner -> createLearner params
     acknowledged: int = 0
 
@@ -156,6 +174,10 @@ class Workload:
             self._add("again", "purchaseCredit", {
                 "learnerId": lid, "courseId": COURSE, "providerId": PROVIDER,
                 "payment": {"method": "card", "token": "tok_visa"}, "idempotencyKey": "again"}, lid)
+        for lid in ids:
+            # The provider's decision, signed: its requestId is known once the purchase is answered.
+            self._add("decide", "submitProviderDecision", {
+                "providerId": PROVIDER, "status": rng.choice(["approved", "rejected"]), "timestamp": NOW}, lid)
         for lid in ids:
             self._add("dash", "getDashboard", {"learnerId": lid}, lid)
 
@@ -238,6 +260,11 @@ def check_answer(step: Step, raw: bytes, model: Model) -> None:
             raise CheckFailed(f"step {step.index}: the replay of idempotency key {step.params['idempotencyKey']} "
                               f"differs from the acknowledged purchase:\nfirst:  {first}\nreplay: {result}")
         model.purchases.setdefault(lid, result)
+    elif k == "decide":
+        need_ok()
+        if result.get("status") != step.params["status"]:
+            raise CheckFailed(f"step {step.index}: decision {step.params['status']} answered {result}")
+        model.decisions[lid] = result["status"]
     elif k == "again":
         need_error({-32009})
         if resp["error"]["data"].get("reason") != "already_purchased":
@@ -272,6 +299,14 @@ INVARIANTS = [
      "SELECT l.learner_id FROM learners l WHERE "
      "(SELECT count(*) FROM notifications n WHERE n.learner_id = l.learner_id AND n.kind = 'creditEligible') != "
      "(SELECT count(*) FROM enrollments e WHERE e.learner_id = l.learner_id AND e.eligibility = 'eligible')"),
+    ("decided credit request without exactly one creditDecision email and event",
+     "SELECT r.request_id FROM credit_requests r WHERE r.status != 'pending' AND ("
+     "(SELECT count(*) FROM notifications n WHERE n.learner_id = r.learner_id AND n.kind = 'creditDecision') != 1 OR "
+     "(SELECT count(*) FROM events e WHERE e.learner_id = r.learner_id AND e.kind = 'creditDecision') != 1)"),
+    ("pending credit request with a creditDecision email or event",
+     "SELECT r.request_id FROM credit_requests r WHERE r.status = 'pending' AND ("
+     "EXISTS (SELECT 1 FROM notifications n WHERE n.learner_id = r.learner_id AND n.kind = 'creditDecision') OR "
+     "EXISTS (SELECT 1 FROM events e WHERE e.learner_id = r.learner_id AND e.kind = 'creditDecision'))"),
     ("enrollment of a learner that does not exist",
      "SELECT e.learner_id FROM enrollments e LEFT JOIN learners l ON l.learner_id = e.learner_id "
      "WHERE l.learner_id IS NULL"),
@@ -279,10 +314,22 @@ INVARIANTS = [
 
 
 def check_file(db: Path) -> dict:
-    """integrity_check, foreign_key_check and the invariants, read-only. Returns row counts."""
+    """integrity_check, foreign_key_check and the invariants, read-only. Returns row counts.
+
+    A read-only connection cannot recover the WAL index (-shm) a killed process left half
+    written (SQLITE_READONLY_RECOVERY); then the check opens the file read-write, which rebuilds
+    the index as the next service would, and only reads."""
     if not db.exists():
         return {}
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return _check_file(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10))
+    except sqlite3.OperationalError as e:
+        if "readonly" not in str(e):
+            raise
+    return _check_file(sqlite3.connect(str(db), timeout=10))
+
+
+def _check_file(con: sqlite3.Connection) -> dict:
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         ic = [r[0] for r in con.execute("PRAGMA integrity_check")]
@@ -361,6 +408,12 @@ def verify_learners(binary: str, db: Path, learners: list[str], model: Model) ->
                               f"creditPurchased events (half-done purchase)")
         if request is not None and not eligible:
             raise CheckFailed(f"{lid} bought credit without being eligible: {credit}")
+        decided = request is not None and request["status"] != "pending"
+        if lid in model.decisions and (request is None or request["status"] != model.decisions[lid]):
+            raise CheckFailed(f"acknowledged decision {model.decisions[lid]} for {lid} lost: {request}")
+        if kinds.count("creditDecision") != (1 if decided else 0) or events.count("creditDecision") != (1 if decided else 0):
+            raise CheckFailed(f"{lid}: request {request and request['status']} with {kinds.count('creditDecision')} "
+                              f"decision emails and {events.count('creditDecision')} decision events (half-done)")
     return unanswered
 
 
@@ -398,8 +451,13 @@ def run(binary: str, rounds: int, seed: int, workdir: Path, log=None) -> Stats:
     args = ["--db", str(db), "--test-clock", CLOCK]
     r = -1
     try:
-        for r in range(rounds + 1):
-            final = r == rounds
+        while True:
+            r += 1
+            final = r >= rounds
+            if final and cursor >= len(workload.steps):
+                break
+            if r > rounds + 50:
+                raise CheckFailed(f"the unkilled runs at the end do not get through the script (cursor {cursor})")
             if final:  # finish the block in progress, unkilled
                 n = max(1, (len(workload.steps) - cursor)) if cursor < len(workload.steps) else 0
                 mode = "none"
@@ -408,9 +466,13 @@ def run(binary: str, rounds: int, seed: int, workdir: Path, log=None) -> Stats:
                 mode = rng.choices(["timer", "count", "none"], weights=[5, 4, 1])[0]
             workload.ensure(cursor + n)
             chunk = workload.steps[cursor: cursor + n]
+            for i, st in enumerate(chunk):  # a decision needs the request id its purchase answered
+                if st.kind == "decide" and st.learner not in model.purchases:
+                    chunk = chunk[:i]
+                    break
             burst = rng.random() < 0.7
             with Piped(binary, args) as p:
-                data = [s.line() for s in chunk]
+                data = [s.line(model) for s in chunk]
                 if burst:  # many small writes with pauses: many groups, kills between them
                     _feed_bursts(p, data, rng)
                 else:
@@ -454,7 +516,8 @@ def run(binary: str, rounds: int, seed: int, workdir: Path, log=None) -> Stats:
             stats.unanswered_commits += verify_learners(binary, db, touched, model)
             stats.learners_verified += len(touched)
             stats.rounds = r
-            if log and (r % 50 == 0 or final):
+            stats.seconds = time.monotonic() - t0
+            if log and (r % 50 == 0 or (final and cursor >= len(workload.steps))):
                 log(f"round {r}: cursor {cursor}, {stats.summary()}")
         # The end: every learner of the finished script bought credit exactly once.
         if cursor < len(workload.steps):
@@ -464,6 +527,9 @@ def run(binary: str, rounds: int, seed: int, workdir: Path, log=None) -> Stats:
         missing = [lid for lid in every if lid not in model.purchases]
         if missing:
             raise CheckFailed(f"learners without an acknowledged purchase at the end: {missing[:10]}")
+        undecided = [lid for lid in every if lid not in model.decisions]
+        if undecided:
+            raise CheckFailed(f"learners without an acknowledged provider decision at the end: {undecided[:10]}")
         stats.counts = check_file(db)
         if stats.counts.get("orders") != len(every) or stats.counts.get("learners") != len(every):
             raise CheckFailed(f"expected {len(every)} learners and orders, found {stats.counts}")
