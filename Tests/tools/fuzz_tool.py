@@ -30,11 +30,13 @@ import argparse
 import base64
 import json
 import os
+import queue
 import random
 import re
 import string
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -760,39 +762,69 @@ def run(binary: str, lines: int, seed: int, db: Path, timeout: float = 600.0, va
                       {m["name"] for m in doc["methods"]} if principal and principal != "admin" else None)
     report = Report()
     pre = gen.preamble()
-    items: list[tuple[bytes, Expect]] = []
     if principal:
         out, err, rc, _ = run_piped(binary, ["--db", str(db), "--test-clock", CLOCK], b"\n".join(pre) + b"\n", 120)
         if rc != 0 or len(out) != len(pre) or any(b'"error"' in x for x in out):
             raise AssertionError(f"fuzz preamble failed: exit {rc}, {out[:5]}, {err[-1000:]}")
         pre = []
-    for p in pre:
-        e = oracle(p)
-        e.members[0].codes = set()  # the catalog must be created
-        e.category = "preamble"
-        items.append((p, e))
-    for _ in range(lines):
-        items.append(gen.line())
-    for _, e in items:
-        report.categories[e.category] = report.categories.get(e.category, 0) + 1
-    # Lines separated by \n; the last one sometimes without a newline (EOF ends it).
-    data = b"\n".join(d for d, _ in items) + (b"\n" if gen.rng.random() < 0.8 else b"")
-    report.lines = len(items)
-    report.bytes_in = len(data)
-    owed = [(d, e) for d, e in items if e.kind != "none"]
+    last_without_newline = gen.rng.random() < 0.2
+    owed: queue.Queue = queue.Queue()
     t0 = time.monotonic()
     args = ["--db", str(db), "--test-clock", CLOCK, *(["--as", principal] if principal else [])]
+
+    def items():
+        for line in pre:
+            e = oracle(line)
+            e.members[0].codes = set()  # the catalog must be created
+            e.category = "preamble"
+            yield line, e
+        for _ in range(lines):
+            yield gen.line()
+
     with Piped(binary, args) as p:
-        p.feed(data, close=True)
+        def write():
+            """Generates and writes line by line (memory stays flat for any budget); announces
+            each owed answer on the queue first, then None at the end (or the exception)."""
+            try:
+                fd = p.proc.stdin.fileno()
+                total = len(pre) + lines
+                for n, (src, exp) in enumerate(items(), 1):
+                    report.categories[exp.category] = report.categories.get(exp.category, 0) + 1
+                    report.lines += 1
+                    if exp.kind != "none":
+                        owed.put((src, exp))
+                    data = src if (n == total and last_without_newline) else src + b"\n"
+                    report.bytes_in += len(data)
+                    view = memoryview(data)
+                    while len(view):
+                        view = view[os.write(fd, view):]
+                p.proc.stdin.close()
+                owed.put(None)
+            except BaseException as e:  # noqa: BLE001 - handed to the reader
+                owed.put(e)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
         deadline = t0 + timeout
         try:
-            for i, (src, exp) in enumerate(owed):
+            i = 0
+            while True:
+                item = owed.get(timeout=max(0.1, deadline - time.monotonic()))
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    if isinstance(item, OSError):
+                        raise AssertionError(f"writing to the service failed ({item}): it died? "
+                                             f"exit {p.proc.poll()}; stderr: {p.stderr()[-2000:]}")
+                    raise item
+                src, exp = item
                 out = p.read_line(max(0.0, deadline - time.monotonic()))
                 if out is None:
                     status = p.proc.poll()
                     raise AssertionError(
-                        f"no answer line for owed answer {i} of {len(owed)} ({'hang' if status is None else f'exit {status}'}); "
+                        f"no answer line for owed answer {i} ({'hang' if status is None else f'exit {status}'}); "
                         f"input {src[:600]!r}; stderr: {p.stderr()[-2000:]}")
+                i += 1
                 report.answers += 1
                 checker.line(exp, out, src)
             extra = p.read_available(deadline)
@@ -801,6 +833,8 @@ def run(binary: str, lines: int, seed: int, db: Path, timeout: float = 600.0, va
             rc = p.wait(max(1.0, deadline - time.monotonic()))
             if rc != 0:
                 raise AssertionError(f"exit status {rc} at EOF (None: hang); stderr: {p.stderr()[-2000:]}")
+        except queue.Empty:
+            raise AssertionError(f"fuzz, seed {seed}: no progress within {timeout}s (hang?)") from None
         except AssertionError as e:
             raise AssertionError(f"fuzz, seed {seed}: {e}") from None
         finally:
@@ -835,7 +869,7 @@ def main(argv=None) -> int:
         print(f"fuzz: seed {seed}, {a.lines} lines", flush=True)
         try:
             report = run(binary, a.lines, seed, Path(d) / "fuzz.sqlite", validate=not a.no_schema,
-                         principal=a.principal)
+                         principal=a.principal, timeout=max(600.0, a.lines / 100))
         except AssertionError as e:
             print(f"FAILED: {e}", file=sys.stderr)
             return 1
