@@ -32,6 +32,6 @@ let package = Package(
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
     .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "SQLite"]),
     .testTarget(name: "CreditRPCTests", dependencies: ["CreditRPC", "CreditCore", "JSON", "JSONRPC"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["JSON"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["JSON"]),  // drives the built credit-rpc (`swift build` first)
   ]
 )

@@ -7,7 +7,9 @@ public enum Formats {
   /// Ids chosen by clients: 1-200 characters, no control characters, no surrounding spaces.
   public static func isIdentifier(_ s: String) -> Bool {
     guard !s.isEmpty, s.utf8.count <= 800, s.unicodeScalars.count <= 200 else { return false }
-    if s.first!.isWhitespace || s.last!.isWhitespace { return false }
+    // ASCII first: Character.isWhitespace is costly and ids are checked on every request.
+    func blank(_ c: Character) -> Bool { c.isASCII ? (c == " " || c == "\t") : c.isWhitespace }
+    if blank(s.first!) || blank(s.last!) { return false }
     return !s.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
   }
 

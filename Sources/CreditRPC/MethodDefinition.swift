@@ -56,13 +56,13 @@ public struct MethodDefinition: @unchecked Sendable {
     _ name: String, _ summary: String, access: Access, mutates: Bool = false, params: [Field], key: String,
     of: R.Type, extra: [Field] = [], run: @escaping (ParamReader, MethodContext) throws -> ([R], JSONObject)
   ) -> MethodDefinition {
-    let schema = Schema.object(ObjectSchema(nil, [Field(key, .array(R.schema))] + extra))
+    let schema = Schema.object(ObjectSchema(nil, extra + [Field(key, .array(R.schema))]))
     return MethodDefinition(
       name, summary, access: access, mutates: mutates, params: params, resultName: key, result: schema,
       run: { p, c in
         let (items, more) = try run(p, c)
         var o = more
-        o.members.insert(JSONObject.Member(key: key, value: .array(items.map(\.json))), at: 0)
+        o.append(key, .array(items.map(\.json)))
         return .object(o)
       })
   }

@@ -140,7 +140,22 @@ public enum OpenRPC {
   }
 }
 
-/// Example pairings for the OpenRPC document, by method name.
+/// Example pairings for the OpenRPC document, by method name, from `MethodExamples`.
 enum Examples {
-  static let byMethod: [String: [JSONValue]] = [:]
+  static let byMethod: [String: [JSONValue]] = {
+    var out: [String: [JSONValue]] = [:]
+    let resultNames = Dictionary(uniqueKeysWithValues: Methods.all.map { ($0.name, $0.resultName) })
+    for e in MethodExamples.all {
+      guard let params = try? JSONParser.parse(e.params).objectValue,
+        let result = try? JSONParser.parse(e.result)
+      else { continue }
+      let pairing: JSONValue = [
+        "name": .string(e.name),
+        "params": .array(params.members.map { ["name": .string($0.key), "value": $0.value] }),
+        "result": ["name": .string(resultNames[e.method] ?? "result"), "value": result],
+      ]
+      out[e.method, default: []].append(pairing)
+    }
+    return out
+  }()
 }

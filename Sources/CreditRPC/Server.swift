@@ -11,8 +11,9 @@ public final class Server: GroupHandler {
   let testClock: TestClock?
   let logger: Logger
   let table: [String: MethodDefinition]
-  /// The OpenRPC document, built once.
-  public let document: JSONValue
+  let methods: [MethodDefinition]
+  /// The OpenRPC document, built on first use (start-up does not pay for it).
+  public lazy var document: JSONValue = OpenRPC.document(methods: methods)
 
   public init(service: CreditService, principal: Principal, testClock: TestClock?, logger: Logger) {
     self.service = service
@@ -21,7 +22,7 @@ public final class Server: GroupHandler {
     self.logger = logger
     let methods = Methods.all.filter { !$0.testClockOnly || testClock != nil }
     self.table = Dictionary(uniqueKeysWithValues: methods.map { ($0.name, $0) })
-    self.document = OpenRPC.document(methods: methods)
+    self.methods = methods
     service.actor = principal.description
   }
 

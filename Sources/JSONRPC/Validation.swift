@@ -4,10 +4,15 @@ extension ObjectSchema {
   /// Checks `params` against this schema: every required field present, every field of its type
   /// and range, no unknown or repeated member. `null` counts as omitted for optional fields.
   public func validate(_ object: JSONObject, path: String = "") throws(RPCError) {
+    // Objects here are small: a scan finds repeats without hashing every key.
     var seen = Set<String>()
-    for m in object.members {
+    let members = object.members
+    for (i, m) in members.enumerated() {
+      let repeated =
+        members.count <= 16
+        ? members[..<i].contains { $0.key == m.key } : !seen.insert(m.key).inserted
       let where_ = join(path, m.key)
-      if !seen.insert(m.key).inserted {
+      if repeated {
         throw .invalidParams(
           "Field '\(where_)' appears more than once; send it once.", field: where_,
           reason: "duplicate_field")
@@ -76,7 +81,8 @@ extension Schema {
         throw .invalidParams(
           "Field '\(path)' is too long: at most \(maxLength) characters.", field: path, reason: "too_long")
       }
-      if bytes < minLength, s.unicodeScalars.count < minLength {
+      // Characters, not bytes; a string of 4 * minLength bytes or more has enough of them.
+      if bytes < minLength * 4, s.unicodeScalars.count < minLength {
         throw .invalidParams(
           minLength == 1 ? "Field '\(path)' must not be empty." : "Field '\(path)' is too short.",
           field: path,

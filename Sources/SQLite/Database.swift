@@ -7,7 +7,7 @@ let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 public final class Database {
   public let path: String
   let handle: OpaquePointer
-  private var statementCache: [String: Statement] = [:]
+  private var statementCache: [SQLKey: Statement] = [:]
   private var traceSink: ((String) -> Void)?
 
   /// Opens (creating if needed) the database at `path`; `:memory:` is a private in-memory one.
@@ -46,12 +46,12 @@ public final class Database {
   /// A prepared statement for `sql`, compiled once per connection and reused (reset, bindings
   /// cleared) on every later call.
   public func statement(_ sql: String) throws(SQLiteError) -> Statement {
-    if let cached = statementCache[sql] {
+    if let cached = statementCache[SQLKey(sql)] {
       cached.reset()
       return cached
     }
     let statement = try Statement(database: self, sql: sql)
-    statementCache[sql] = statement
+    statementCache[SQLKey(sql)] = statement
     return statement
   }
 
@@ -155,5 +155,28 @@ public final class Database {
         }
         return 0
       }, context)
+  }
+}
+
+/// A statement cache key that hashes the text's length and a sample of its bytes rather than all of
+/// it (statements are long and looked up on every call); equal hashes still compare in full.
+struct SQLKey: Hashable {
+  let sql: String
+
+  init(_ sql: String) { self.sql = sql }
+
+  static func == (a: SQLKey, b: SQLKey) -> Bool { a.sql == b.sql }
+
+  func hash(into hasher: inout Hasher) {
+    var text = sql
+    text.withUTF8 { bytes in
+      hasher.combine(bytes.count)
+      guard !bytes.isEmpty else { return }
+      var sample: UInt64 = 0
+      for k in 0..<16 {
+        sample = sample &* 31 &+ UInt64(bytes[bytes.count * k / 16])
+      }
+      hasher.combine(sample)
+    }
   }
 }

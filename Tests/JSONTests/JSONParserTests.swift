@@ -28,7 +28,7 @@ private func nested(_ depth: Int) -> String {
       #" { "a" : [ 1 , -2.5e3 , true , false , null , "s" , { } , [ ] ] , "b" : {"c":"d"} } "#)
     let expected: JSONValue = [
       "a": [
-        .number(JSONNumber(text: "1")), .number(JSONNumber(text: "-2.5e3")), true, false, nil, "s", [:], [],
+        .number(JSONNumber(text: "1")), .number(JSONNumber(text: "-2.5e3")), true, false, .null, "s", [:], [],
       ],
       "b": ["c": "d"],
     ]

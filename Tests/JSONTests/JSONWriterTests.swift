@@ -70,7 +70,7 @@ private func written(_ s: String) -> [UInt8] {
     var object = JSONObject()
     object.append("z", 1)
     object.append(
-      "a", [true, false, nil, .number(JSONNumber(text: "1.50")), .number(JSONNumber(text: "-0"))])
+      "a", [true, false, .null, .number(JSONNumber(text: "1.50")), .number(JSONNumber(text: "-0"))])
     object.append("z", ["k": "v"])
     object.append("e", [:])
     object.append("f", [])
@@ -78,7 +78,7 @@ private func written(_ s: String) -> [UInt8] {
     #expect(
       JSONWriter.string(.object(object))
         == #"{"z":1,"a":[true,false,null,1.50,-0],"z":{"k":"v"},"e":{},"f":[],"n":1E+2}"#)
-    #expect(JSONWriter.bytes(nil) == Array("null".utf8))
+    #expect(JSONWriter.bytes(.null) == Array("null".utf8))
     #expect(JSONWriter.string(true) == "true")
     #expect(JSONWriter.string(false) == "false")
     #expect(JSONWriter.string(.number(JSONNumber(text: "1e999"))) == "1e999")

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerates Protocol/examples/*.expected.jsonl from the requests in Protocol/examples/*.jsonl.
+"""Regenerates Protocol/examples/expected/NAME.jsonl from the requests in Protocol/examples/NAME.jsonl.
 
     python3 Tests/python/regenerate_examples.py            # every example
     python3 Tests/python/regenerate_examples.py 03-grade   # those whose name starts so
 
 Each NAME.jsonl is piped through `credit-rpc --db :memory: --test-clock 2026-01-01T00:00:00Z`
-and the exact stdout is written to NAME.expected.jsonl. Read every changed response and check it
+and the exact stdout is written to expected/NAME.jsonl. Read every changed response and check it
 against the SPEC before committing: the expected files are the contract's worked examples, not a
 snapshot of whatever the binary happens to print. Tests/python/test_examples.py replays them.
 """
@@ -21,12 +21,12 @@ from conftest import EXAMPLE_CLOCK, EXAMPLES_DIR, run_raw  # noqa: E402
 
 
 def example_files() -> list[Path]:
-    """Every request file (NAME.jsonl, not NAME.expected.jsonl), sorted by name."""
-    return sorted(p for p in EXAMPLES_DIR.glob("*.jsonl") if not p.name.endswith(".expected.jsonl"))
+    """Every request file (NAME.jsonl), sorted by name."""
+    return sorted(EXAMPLES_DIR.glob("*.jsonl"))
 
 
 def expected_path(requests: Path) -> Path:
-    return requests.with_name(requests.name[: -len(".jsonl")] + ".expected.jsonl")
+    return requests.parent / "expected" / requests.name
 
 
 def run_example(requests: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""Replays every Protocol/examples/NAME.jsonl and compares the responses with NAME.expected.jsonl.
+"""Replays every Protocol/examples/NAME.jsonl and compares the responses with expected/NAME.jsonl.
 
 Both sides are parsed as JSON and compared as values, line by line. To rewrite the expected files
 after an intended change: `python3 Tests/python/regenerate_examples.py` (then read the diff).
@@ -41,8 +41,8 @@ def test_example_replays_exactly(requests):
 
 
 def test_every_expected_file_has_requests():
-    for p in EXAMPLES_DIR.glob("*.expected.jsonl"):
-        requests = p.with_name(p.name[: -len(".expected.jsonl")] + ".jsonl")
+    for p in (EXAMPLES_DIR / "expected").glob("*.jsonl"):
+        requests = EXAMPLES_DIR / p.name
         assert requests.exists(), f"{p.name} has no request file {requests.name}"
 
 

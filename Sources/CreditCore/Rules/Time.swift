@@ -37,7 +37,7 @@ public enum RFC3339 {
       i += 1
       let begin = i
       while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
-      guard i > begin, i - begin <= 9 else { return nil }
+      guard i > begin else { return nil }
     }
     var offset = 0
     guard i < b.count else { return nil }
@@ -65,30 +65,27 @@ public enum RFC3339 {
     let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
     let secs = Int(t - days * 86_400)
     let (y, m, d) = civilFromDays(Int(days))
-    var out = [UInt8]()
-    out.reserveCapacity(20)
-    func put(_ v: Int, _ width: Int) {
-      var digits = [UInt8](repeating: 0x30, count: width)
-      var v = v
-      for k in stride(from: width - 1, through: 0, by: -1) {
-        digits[k] = UInt8(0x30 + v % 10)
-        v /= 10
+    return String(unsafeUninitializedCapacity: 20) { out in
+      @inline(__always) func put2(_ v: Int, _ at: Int) {
+        out[at] = UInt8(truncatingIfNeeded: 0x30 + v / 10)
+        out[at + 1] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
       }
-      out.append(contentsOf: digits)
+      let year = min(max(y, 0), 9999)
+      put2(year / 100, 0)
+      put2(year % 100, 2)
+      out[4] = 0x2D
+      put2(m, 5)
+      out[7] = 0x2D
+      put2(d, 8)
+      out[10] = 0x54
+      put2(secs / 3600, 11)
+      out[13] = 0x3A
+      put2(secs / 60 % 60, 14)
+      out[16] = 0x3A
+      put2(secs % 60, 17)
+      out[19] = 0x5A
+      return 20
     }
-    put(y, 4)
-    out.append(0x2D)
-    put(m, 2)
-    out.append(0x2D)
-    put(d, 2)
-    out.append(0x54)
-    put(secs / 3600, 2)
-    out.append(0x3A)
-    put(secs / 60 % 60, 2)
-    out.append(0x3A)
-    put(secs % 60, 2)
-    out.append(0x5A)
-    return String(decoding: out, as: UTF8.self)
   }
 
   static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }

@@ -218,6 +218,11 @@ extension CreditService {
     }
     let before = try requirements(courseId)
     if before == result { return result }
+    let learners = try db.query(
+      "SELECT learner_id FROM enrollments WHERE course_id = ? ORDER BY learner_id", [.text(courseId)]
+    ) { $0.text(0) }
+    // What time alone changed is recorded first, as the system's; what follows is this caller's.
+    for learnerId in learners { _ = try settle(learnerId, courseId) }
     try db.run("DELETE FROM requirements WHERE course_id = ?", [.text(courseId)])
     for r in result {
       try db.run(
@@ -243,11 +248,7 @@ extension CreditService {
           AND c.course_id = requirement_status.course_id)
         AND requirement_id NOT IN (\(placeholders))
       """, [.text(courseId)] + kept.map { .text($0) })
-    let learners = try db.query(
-      "SELECT learner_id FROM enrollments WHERE course_id = ? ORDER BY learner_id", [.text(courseId)]
-    ) { $0.text(0) }
     for learnerId in learners {
-      _ = try settle(learnerId, courseId)
       if let newGrade, oldGrade?.minGrade != newGrade.minGrade {
         try redecideGrade(learnerId, courseId)
       }

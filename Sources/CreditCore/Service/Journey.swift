@@ -88,6 +88,7 @@ extension CreditService {
     var s = try settle(learnerId, courseId)
     if let examId {
       _ = try exam(courseId, examId)
+      let previous = try examScore(learnerId, courseId, examId)
       try db.run(
         """
         INSERT INTO exam_scores (learner_id, course_id, exam_id, score, recorded_at) VALUES (?, ?, ?, ?, ?)
@@ -96,15 +97,17 @@ extension CreditService {
         """, [.text(learnerId), .text(courseId), .text(examId), .double(grade), .int(now)])
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "examScoreRecorded",
-        requirementId: "proctoredExam:\(examId)",
+        requirementId: "proctoredExam:\(examId)", from: previous.map(Rules.formatGrade),
         to: Rules.formatGrade(grade))
     } else {
       try db.run(
         "UPDATE enrollments SET course_grade = ? WHERE learner_id = ? AND course_id = ?",
         [.double(grade), .text(learnerId), .text(courseId)])
-      s.courseGrade = grade
       try recordEvent(
-        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded", to: Rules.formatGrade(grade))
+        learnerId: learnerId, courseId: courseId, kind: "gradeRecorded",
+        from: s.courseGrade.map(Rules.formatGrade),
+        to: Rules.formatGrade(grade))
+      s.courseGrade = grade
       if !s.frozen, let r = s.requirements.first(where: { $0.kind == .grade }) {
         let current = s.stored[r.requirementId]?.status ?? .pending
         if let (status, reason) = Rules.gradeStatus(
@@ -148,24 +151,7 @@ extension CreditService {
   func setStatus(
     _ s: Standing, _ rid: String, from: RequirementStatus, to: RequirementStatus, reason: String?
   ) throws {
-    try db.run(
-      """
-      INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (learner_id, course_id, requirement_id)
-      DO UPDATE SET status = excluded.status, reason = excluded.reason,
-        updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
-      """,
-      [
-        .text(s.learner.learnerId), .text(s.course.courseId), .text(rid), .text(to.rawValue),
-        .optional(reason),
-        .int(now),
-      ])
-    if from != to {
-      try recordEvent(
-        learnerId: s.learner.learnerId, courseId: s.course.courseId, kind: "requirementStatusChanged",
-        requirementId: rid, from: from.rawValue, to: to.rawValue, detail: reason)
-    }
+    try storeStatus(s.learner.learnerId, s.course.courseId, rid, from: from, to: to, reason: reason, at: now)
   }
 
   func creditStatusAfterSync(_ learnerId: String, _ courseId: String) throws -> CreditStatus {

@@ -27,44 +27,62 @@ struct Evaluation {
 }
 
 extension CreditService {
+  /// Two queries: the enrollment with its learner and course, and the requirements with this
+  /// learner's stored statuses (this runs on every read and write of a learner in a course).
   func standing(_ learnerId: String, _ courseId: String) throws -> Standing {
-    let learner = try learner(learnerId)
-    let course = try course(courseId)
+    let key: [SQLValue] = [.text(learnerId), .text(courseId)]
     guard
-      let row = try db.queryOne(
+      var s = try db.queryOne(
         """
-        SELECT mode, enrolled_at, eligibility, eligible_at, deadline_override, course_grade, credit_grade
-        FROM enrollments WHERE learner_id = ? AND course_id = ?
-        """, [.text(learnerId), .text(courseId)],
+        SELECT l.learner_id, l.full_name, l.email, l.country, l.mailing_address,
+          c.course_id, c.org, c.number, c.run, c.title, c.starts_at, c.ends_at, c.passing_grade,
+          c.verified_price_cents, c.verified_currency, c.purchase_window_days,
+          e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade, e.credit_grade,
+          EXISTS (SELECT 1 FROM credit_requests r WHERE r.learner_id = e.learner_id AND r.course_id = e.course_id)
+        FROM enrollments e JOIN learners l ON l.learner_id = e.learner_id JOIN courses c ON c.course_id = e.course_id
+        WHERE e.learner_id = ? AND e.course_id = ?
+        """, key,
         { s in
-          (
-            EnrollmentMode(rawValue: s.text(0)) ?? .audit, s.int64(1),
-            Eligibility(rawValue: s.text(2)) ?? .notYetEligible,
-            s.optionalInt64(3), s.optionalInt64(4), s.optionalDouble(5), s.optionalDouble(6)
-          )
+          Standing(
+            learner: Learner(
+              learnerId: s.text(0), fullName: s.text(1), email: s.text(2), country: s.text(3),
+              mailingAddress: s.optionalText(4)),
+            course: Course(
+              courseId: s.text(5), org: s.text(6), number: s.text(7), run: s.text(8), title: s.text(9),
+              startsAt: s.int64(10), endsAt: s.int64(11), passingGrade: s.double(12),
+              verifiedPrice: s.isNull(13) ? nil : Money(cents: s.int64(13), currency: s.text(14)),
+              purchaseWindowDays: s.int64(15), earnCredit: false),  // the catalog flag is not needed here
+            mode: EnrollmentMode(rawValue: s.text(16)) ?? .audit, enrolledAt: s.int64(17),
+            eligibility: Eligibility(rawValue: s.text(18)) ?? .notYetEligible,
+            eligibleAt: s.optionalInt64(19),
+            deadlineOverride: s.optionalInt64(20), courseGrade: s.optionalDouble(21),
+            creditGrade: s.optionalDouble(22),
+            requirements: [], stored: [:], frozen: s.bool(23))
         })
-    else { throw CreditError.notEnrolled(learnerId, courseId) }
-    let requirements = try requirements(courseId)
-    var stored: [String: RequirementState] = [:]
-    let byId = Dictionary(requirements.map { ($0.requirementId, $0) }, uniquingKeysWith: { a, _ in a })
-    for (rid, status, reason, updatedAt) in try db.query(
-      "SELECT requirement_id, status, reason, updated_at FROM requirement_status WHERE learner_id = ? AND course_id = ?",
-      [.text(learnerId), .text(courseId)], { s in (s.text(0), s.text(1), s.optionalText(2), s.int64(3)) })
-    {
-      guard let r = byId[rid] else { continue }
-      stored[rid] = RequirementState(
-        requirement: r, status: RequirementStatus(rawValue: status) ?? .pending, reason: reason,
-        updatedAt: updatedAt)
+    else {
+      // Say which of the three is missing.
+      _ = try learner(learnerId)
+      _ = try course(courseId)
+      throw CreditError.notEnrolled(learnerId, courseId)
     }
-    let frozen =
-      try db.scalarInt(
-        "SELECT EXISTS (SELECT 1 FROM credit_requests WHERE learner_id = ? AND course_id = ?)",
-        [.text(learnerId), .text(courseId)]) == 1
-    return Standing(
-      learner: learner, course: course, mode: row.0, enrolledAt: row.1, eligibility: row.2, eligibleAt: row.3,
-      deadlineOverride: row.4, courseGrade: row.5, creditGrade: row.6, requirements: requirements,
-      stored: stored,
-      frozen: frozen)
+    for (r, status, reason, updatedAt) in try db.query(
+      """
+      SELECT r.requirement_id, r.kind, r.display_name, r.position, r.min_grade, r.exam_id, r.checkpoint_id,
+        st.status, st.reason, st.updated_at
+      FROM requirements r LEFT JOIN requirement_status st
+        ON st.learner_id = ? AND st.course_id = r.course_id AND st.requirement_id = r.requirement_id
+      WHERE r.course_id = ? ORDER BY r.position
+      """, key,
+      { s in (Rows.requirement(s), s.optionalText(7), s.optionalText(8), s.optionalInt64(9)) })
+    {
+      s.requirements.append(r)
+      if let status, let updatedAt {
+        s.stored[r.requirementId] = RequirementState(
+          requirement: r, status: RequirementStatus(rawValue: status) ?? .pending, reason: reason,
+          updatedAt: updatedAt)
+      }
+    }
+    return s
   }
 
   /// Applies the rules to the facts as they are at `now`.
@@ -117,8 +135,12 @@ extension CreditService {
       }
       states.append(state)
     }
-    let eligibility = Rules.eligibility(
-      creditTrack: s.creditTrack, statuses: states.map(\.status), courseEnded: now > s.course.endsAt)
+    // Once credit is bought, the learner's standing in the course no longer changes.
+    let eligibility =
+      s.frozen
+      ? s.eligibility
+      : Rules.eligibility(
+        creditTrack: s.creditTrack, statuses: states.map(\.status), courseEnded: now > s.course.endsAt)
     return Evaluation(states: states, eligibility: eligibility, timeCausedAt: timeCausedAt)
   }
 
@@ -149,24 +171,9 @@ extension CreditService {
       if old != nil, from == state.status, old?.reason == state.reason { continue }
       let timeAt = e.timeCausedAt[rid]
       let at = timeAt ?? now
-      try db.run(
-        """
-        INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (learner_id, course_id, requirement_id)
-        DO UPDATE SET status = excluded.status, reason = excluded.reason,
-          updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
-        """,
-        [
-          .text(learnerId), .text(courseId), .text(rid), .text(state.status.rawValue),
-          .optional(state.reason), .int(at),
-        ])
-      if from != state.status {
-        try recordEvent(
-          learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
-          from: from.rawValue, to: state.status.rawValue, detail: state.reason, at: at,
-          actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
-      }
+      try storeStatus(
+        learnerId, courseId, rid, from: from, to: state.status, reason: state.reason, at: at,
+        actor: (timeAt != nil || byTimeOnly) ? "system" : nil)
       var updated = state
       if from == state.status, let previous = old?.updatedAt {
         updated.updatedAt = previous
@@ -214,6 +221,28 @@ extension CreditService {
         \(s.course.title) (\(s.course.courseId)). You can purchase credit from your dashboard until \
         \(RFC3339.format(deadline)).
         """)
+  }
+
+  /// Stores a requirement's status (its `updated_at` moves only when the status does) and, when the
+  /// status changed, the history event.
+  func storeStatus(
+    _ learnerId: String, _ courseId: String, _ rid: String, from: RequirementStatus, to: RequirementStatus,
+    reason: String?, at: Instant, actor: String? = nil
+  ) throws {
+    try db.run(
+      """
+      INSERT INTO requirement_status (learner_id, course_id, requirement_id, status, reason, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (learner_id, course_id, requirement_id)
+      DO UPDATE SET status = excluded.status, reason = excluded.reason,
+        updated_at = CASE WHEN status = excluded.status THEN updated_at ELSE excluded.updated_at END
+      """,
+      [.text(learnerId), .text(courseId), .text(rid), .text(to.rawValue), .optional(reason), .int(at)])
+    if from != to {
+      try recordEvent(
+        learnerId: learnerId, courseId: courseId, kind: "requirementStatusChanged", requirementId: rid,
+        from: from.rawValue, to: to.rawValue, detail: reason, at: at, actor: actor)
+    }
   }
 
   func currentAttempt(_ learnerId: String, _ courseId: String, _ examId: String) throws -> ExamAttempt? {

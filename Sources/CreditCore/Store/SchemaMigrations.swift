@@ -102,6 +102,7 @@ public enum SchemaMigrations {
         PRIMARY KEY (learner_id, course_id, requirement_id),
         FOREIGN KEY (learner_id, course_id) REFERENCES enrollments(learner_id, course_id)
       ) STRICT;
+      CREATE INDEX requirement_status_by_course ON requirement_status(course_id, requirement_id);
 
       CREATE TABLE verifications (
         verification_id TEXT PRIMARY KEY,
