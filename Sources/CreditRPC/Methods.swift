@@ -289,7 +289,7 @@ public enum Methods {
       params: [Field("now", timeParam)], resultName: "now",
       result: .object(ObjectSchema("ClockResult", [Field("now", timeParam)])), testClockOnly: true
     ) { p, c in
-      c.testClock!.now = p.instant("now")
+      c.testClock!.now = try latestClock(p.instant("now"), field: "now")
       return ["now": .string(RFC3339.format(c.testClock!.now))]
     },
     MethodDefinition(
@@ -297,10 +297,21 @@ public enum Methods {
       mutates: false, params: [Field("seconds", .integer(min: 0, max: 3_153_600_000))], resultName: "now",
       result: .object(ObjectSchema("ClockResult", [Field("now", timeParam)])), testClockOnly: true
     ) { p, c in
-      c.testClock!.now += p.int("seconds")
+      c.testClock!.now = try latestClock(c.testClock!.now + p.int("seconds"), field: "seconds")
       return ["now": .string(RFC3339.format(c.testClock!.now))]
     },
   ]
+}
+
+/// The test clock stops 365 days short of 9999-12-31T23:59:59Z, so that every date derived from it (an approval
+/// valid for 365 days) can still be written.
+func latestClock(_ t: Instant, field: String) throws -> Instant {
+  let latest = RFC3339.maxInstant - 365 * 86_400
+  guard t <= latest else {
+    throw CreditError.invalidParams(
+      "The test clock goes up to \(RFC3339.format(latest)).", field: field, reason: "date_out_of_range")
+  }
+  return t
 }
 
 extension Schema {

@@ -12,6 +12,8 @@ public final class Server: GroupHandler {
   let logger: Logger
   let table: [String: MethodDefinition]
   let methods: [MethodDefinition]
+  /// Set for a group whose write lock could not be had: its writes are refused with this.
+  private var writesRefused: RPCError?
   /// The OpenRPC document, built on first use (start-up does not pay for it).
   public lazy var document: JSONValue = OpenRPC.document(methods: methods)
 
@@ -29,8 +31,19 @@ public final class Server: GroupHandler {
   public func handle(_ requests: [Request]) -> [Result<JSONValue, RPCError>] {
     let db = service.db
     let writes = requests.contains { table[$0.method]?.mutates ?? false }
+    // When another process holds the write lock past the timeout, the reads of the group are still
+    // served (WAL readers never wait) and only its writes are refused.
+    writesRefused = nil
     do {
-      if writes { try db.beginImmediate() } else { try db.beginDeferred() }
+      if writes {
+        do { try db.beginImmediate() } catch {
+          guard error.isBusy else { throw error }
+          writesRefused = storeError(error)
+          try db.beginDeferred()
+        }
+      } else {
+        try db.beginDeferred()
+      }
     } catch {
       let e = storeError(error)
       return requests.map { _ in .failure(e) }
@@ -38,7 +51,21 @@ public final class Server: GroupHandler {
     var outcomes: [Result<JSONValue, RPCError>] = []
     outcomes.reserveCapacity(requests.count)
     for request in requests {
-      outcomes.append(runOne(request))
+      let outcome = runOne(request)
+      outcomes.append(outcome)
+      if !db.isInTransaction {
+        // SQLite rolled the whole group back (a full disk, an I/O error): nothing of it is stored,
+        // and the rest must not run outside the group, each committing on its own.
+        service.forgetUncommitted()
+        var e = RPCError(
+          code: CreditError.Kind.unavailable.rawValue,
+          message: "The database could not store this group of requests (disk full or I/O error); nothing "
+            + "of it was applied. Try again.", reason: "database_unavailable")
+        if case .failure(let failure) = outcome, failure.code == CreditError.Kind.unavailable.rawValue {
+          e = failure
+        }
+        return requests.map { _ in .failure(e) }
+      }
     }
     do {
       try db.commit()
@@ -74,6 +101,7 @@ public final class Server: GroupHandler {
     } catch {
       return .failure(storeError(error))
     }
+    if method.mutates, let refused = writesRefused { return .failure(refused) }
     let db = service.db
     do {
       if method.mutates { try db.savepoint("request") }

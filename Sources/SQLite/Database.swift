@@ -136,7 +136,8 @@ public final class Database {
 
   // MARK: Tracing
 
-  /// Calls `sink` with the expanded SQL of every statement run, for profiling (`--trace-sql`).
+  /// Calls `sink` with the text of every statement run, for profiling (`--trace-sql`): the SQL as
+  /// prepared, with `?` for its parameters, so that no bound value (a secret, a name) is written.
   public func trace(_ sink: ((String) -> Void)?) {
     traceSink = sink
     guard sink != nil else {
@@ -150,10 +151,7 @@ public final class Database {
         guard let context, let statement else { return 0 }
         let db = Unmanaged<Database>.fromOpaque(context).takeUnretainedValue()
         let stmt = OpaquePointer(statement)
-        if let expanded = sqlite3_expanded_sql(stmt) {
-          db.traceSink?(String(cString: expanded))
-          sqlite3_free(expanded)
-        }
+        if let sql = sqlite3_sql(stmt) { db.traceSink?(String(cString: sql)) }
         return 0
       }, context)
   }

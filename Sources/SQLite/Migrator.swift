@@ -46,7 +46,12 @@ public struct Migrator: Sendable {
   @discardableResult
   public func migrate(_ db: Database, upTo target: Int? = nil, appliedAt: String) throws -> [Int] {
     let target = target ?? latestVersion
-    // Check under the write lock, so that two processes opening a new file do not both migrate.
+    // Usually there is nothing to do: find out without taking the write lock, which another
+    // process may hold for a while.
+    let seen = try currentVersion(db)
+    if seen > latestVersion { throw MigrationError.newerSchema(found: seen, known: latestVersion) }
+    if seen >= target { return [] }
+    // Check again under the write lock, so that two processes opening a new file do not both migrate.
     try db.beginImmediate()
     let current: Int
     do {

@@ -106,8 +106,8 @@ guard let principal = Principal(principalText) else {
 let clock: Clock
 var testClock: TestClock?
 if let t = options.testClock {
-  guard let instant = RFC3339.parse(t) else {
-    fail("--test-clock takes an RFC 3339 time such as 2026-06-30T23:59:59Z, not '\(t)'")
+  guard let instant = RFC3339.parse(t), instant <= RFC3339.maxInstant - 365 * 86_400 else {
+    fail("--test-clock takes an RFC 3339 time up to 9998-12-31 such as 2026-06-30T23:59:59Z, not '\(t)'")
   }
   testClock = TestClock(instant)
   clock = testClock!
@@ -146,7 +146,8 @@ do {
 }
 
 if let traceFile = options.traceSQL {
-  guard let f = fopen(traceFile, "a") else { fail("cannot open --trace-sql file \(traceFile)", code: 1) }
+  let fd = open(traceFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+  guard fd >= 0, let f = fdopen(fd, "a") else { fail("cannot open --trace-sql file \(traceFile)", code: 1) }
   db.trace { sql in
     fputs(sql, f)
     fputs("\n", f)

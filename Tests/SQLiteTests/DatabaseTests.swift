@@ -416,12 +416,12 @@ struct Boom: Error, Equatable {}
     var lines: [String] = []
   }
 
-  @Test func traceReceivesTheExpandedSQL() throws {
+  @Test func traceReceivesTheSQLWithoutTheBoundValues() throws {
     let db = try memory()
     let sink = Lines()
     db.trace { sink.lines.append($0) }
-    _ = try db.queryOne("SELECT ?, ?, ?", [.int(42), .text("it's"), .null]) { $0.int(0) }
-    #expect(sink.lines == ["SELECT 42, 'it''s', NULL"])
+    _ = try db.queryOne("SELECT ?, ?, ?", [.int(42), .text("a secret"), .null]) { $0.int(0) }
+    #expect(sink.lines == ["SELECT ?, ?, ?"])
 
     db.trace(nil)
     _ = try db.scalarInt("SELECT 1")

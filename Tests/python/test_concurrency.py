@@ -381,9 +381,6 @@ def test_busy_batch_fails_whole_and_changes_nothing(tmp_path):
         assert r["error"]["code"] == -32001, f"a write answered busy was stored: {r}"
 
 
-@pytest.mark.xfail(strict=True, reason="start-up takes the write lock (BEGIN IMMEDIATE in Migrator.migrate) even "
-                   "when the schema is current: a process started while another holds the lock for more than "
-                   "5 s exits 1 ('database is locked') instead of serving reads and answering writes -32010")
 def test_process_started_while_lock_held_still_serves(tmp_path):
     db = tmp_path / "busy-start.sqlite"
     _migrated(db)

@@ -180,9 +180,6 @@ def test_read_only_file_refuses_writes_and_serves_reads(read_only):
 
 
 @pytest.mark.skipif(IS_ROOT and not hasattr(os, "setuid"), reason="needs another user")
-@pytest.mark.xfail(strict=True, reason="StoreOpener.open chmods an existing database to 0600 on every start "
-                   "(meant for new files): a file its owner made read-only (0400) becomes writable, and the "
-                   "-wal/-shm the first run left (0400) make the next start fail with exit 1")
 def test_read_only_file_keeps_its_mode():
     ro = ReadOnly("other-user" if IS_ROOT else "chmod")
     try:
@@ -367,11 +364,6 @@ def test_foreign_sqlite_file_refused_and_left_unchanged(tmp_path, wal):
 
 
 @pytest.mark.parametrize("user_version", [1, 7])
-@pytest.mark.xfail(strict=True, reason="a foreign SQLite file that sets PRAGMA user_version (as many programs do) "
-                   "is told apart only by that number: at 1 it is taken for a credit-rpc database (every request "
-                   "answers -32603 'no such table', exit 0), above 1 it is refused as a newer schema; either way "
-                   "`PRAGMA journal_mode = WAL` already rewrote its header (StoreOpener switches to WAL before the "
-                   "version check)")
 def test_foreign_sqlite_file_with_a_user_version_refused_and_left_unchanged(tmp_path, user_version):
     db = tmp_path / "other-program.sqlite"
     _foreign(db, user_version=user_version)
@@ -512,11 +504,6 @@ cp "$M"/full.sqlite* {tmp_path}/
         assert write["error"]["data"]["reason"] == "database_full" and stored == 0, write
 
 
-@pytest.mark.xfail(strict=True, reason="a write that fails mid-group (disk full or I/O error while SQLite spills "
-                   "its cache, e.g. in a large batch) makes SQLite roll back the group's transaction; Server.handle "
-                   "goes on, each later SAVEPOINT/RELEASE then commits on its own, and the final COMMIT fails "
-                   "('no transaction is active'): every member is answered -32603 internal_error, yet some are "
-                   "stored")
 def test_disk_full_during_a_large_batch_answers_truthfully(tmp_path):
     """One batch line of 3,000 writes of 2 KB each against a 1 MB file size limit."""
     db = tmp_path / "full-batch.sqlite"

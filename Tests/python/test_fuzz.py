@@ -29,11 +29,7 @@ METHODS = {m["name"]: m for m in DOC["methods"]}
 
 #: Known service bugs the stream meets, reported and pinned by a strict xfail test below; the
 #: stream tolerates exactly these so that it stays sensitive to anything new.
-KNOWN_SCHEMA_ERRORS = [
-    # setCreditRequirements with an empty list records requirementsChanged with detail "" (the
-    # Event schema wants null or a non-empty string): test_requirements_changed_event_detail_...
-    re.compile(r"^events/\d+/detail: '' is not valid under any of the given schemas$"),
-]
+KNOWN_SCHEMA_ERRORS: list = []
 
 
 def _unknown_schema_errors(report) -> list:
@@ -332,9 +328,6 @@ def test_huge_strings_in_every_kind_of_field_never_break_the_stream(db_path):
 # --- bugs the fuzzing found (strict xfail: they pass once fixed) ------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="setCreditRequirements with requirements [] (replacing a non-empty set) records a requirementsChanged "
-                   "event whose detail is \"\" (Catalog.swift joins the kept ids); the Event schema allows only "
-                   "null or a non-empty string")
 def test_requirements_changed_event_detail_is_null_or_non_empty():
     with Rpc(test_clock=CLOCK) as r:
         c = "course-v1:E+E+E"
@@ -350,21 +343,21 @@ def test_requirements_changed_event_detail_is_null_or_non_empty():
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-@pytest.mark.xfail(strict=True, reason="instants after 9999-12-31T23:59:59Z are written with the year modulo "
-                   "10000: clock.advance from 9999-12-31T23:59:59Z answers 0000-01-01T00:00:00Z")
 def test_clock_never_runs_backwards_past_year_9999():
-    with Rpc(test_clock="9999-12-31T23:59:59Z") as r:
-        try:
-            now = r.call("clock.advance", seconds=1)["now"]
-        except RpcError as e:
-            assert e.code == -32602  # refusing an instant it cannot write is fine
-            return
-        assert now > "9999-12-31T23:59:59Z", f"advancing 1 s from 9999-12-31T23:59:59Z answered {now}"
+    # The test clock stops a year short of 9999-12-31 (room for 365-day approvals).
+    out, err, rc = run_lines([], "--test-clock", "9999-12-31T23:59:59Z")
+    assert rc == 2 and "--test-clock" in err and out == []
+    with Rpc(test_clock="9998-12-31T23:59:59Z") as r:
+        for method, params in [("clock.advance", {"seconds": 1}), ("clock.set", {"now": "9999-12-31T23:59:59Z"}),
+                               ("clock.set", {"now": "9998-12-31T23:59:59-23:59"})]:
+            try:
+                now = r.call(method, **params)["now"]
+            except RpcError as e:
+                assert e.code == -32602  # refusing an instant it cannot write is fine
+                continue
+            assert RFC3339_UTC.match(now) and now >= "9998-12-31T23:59:59Z", f"{method} {params} answered {now}"
 
 
-@pytest.mark.xfail(strict=True, reason="a course ending 9999-12-31T23:59:59Z (a far-future end, as self-paced "
-                   "courses use) with the default 365-day window gives purchaseDeadline 0000-12-30T23:59:59Z "
-                   "(and the creditEligible email says so); createCourse should refuse it or the deadline be capped")
 def test_purchase_deadline_after_year_9999_is_not_written_as_year_0000():
     with Rpc(test_clock=CLOCK) as r:
         c = "course-v1:Far+F+F"

@@ -180,9 +180,6 @@ def test_secrets_not_shown_to_a_provider_or_a_learner(tmp_path, request_id):
         assert_no_secret(err, f"stderr of {principal}")
 
 
-@pytest.mark.xfail(strict=True, reason="--trace-sql writes sqlite3_expanded_sql, bound values included: the "
-                   "provider secrets (INSERT INTO provider_secrets ..., SELECT for signing) and learners' personal "
-                   "data land in the trace file, created with the umask's mode (0644 by default)")
 def test_trace_sql_file_holds_no_secret(tmp_path):
     db = tmp_path / "t.sqlite"
     trace = tmp_path / "trace.sql"

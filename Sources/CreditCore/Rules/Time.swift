@@ -57,8 +57,15 @@ public enum RFC3339 {
       hour < 24, minute < 60, second < 60
     else { return nil }
     let days = daysFromCivil(year, month, day)
-    return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
+    let t = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
+    // An offset must not carry the instant out of the years that can be written back.
+    guard t >= minInstant, t <= maxInstant else { return nil }
+    return t
   }
+
+  /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants a four-digit year can write.
+  public static let minInstant: Instant = Int64(daysFromCivil(1, 1, 1)) * 86_400
+  public static let maxInstant: Instant = Int64(daysFromCivil(9999, 12, 31)) * 86_400 + 86_399
 
   /// `2026-06-30T23:59:59Z`.
   public static func format(_ t: Instant) -> String {

@@ -58,6 +58,11 @@ extension CreditService {
       throw CreditError.invalidParams(
         "courseId must have the form course-v1:ORG+NUMBER+RUN.", field: "courseId")
     }
+    guard input.endsAt + input.purchaseWindowDays * 86_400 <= RFC3339.maxInstant else {
+      throw CreditError.invalidParams(
+        "endsAt + purchaseWindowDays must not pass 9999-12-31T23:59:59Z.", field: "purchaseWindowDays",
+        reason: "date_out_of_range")
+    }
     guard input.endsAt > input.startsAt else {
       throw CreditError.invalidParams(
         "endsAt must be later than startsAt.", field: "endsAt", reason: "ends_before_start")
@@ -255,7 +260,7 @@ extension CreditService {
       try sync(learnerId, courseId)
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "requirementsChanged",
-        detail: kept.joined(separator: ", "))
+        detail: kept.isEmpty ? nil : kept.joined(separator: ", "))
     }
     return result
   }

@@ -8,9 +8,14 @@ public enum SchemaMigrations {
 
   public static let migrator = Migrator(all)
 
+  /// `PRAGMA application_id` of a credit-rpc database ("CRPC"), set by the first migration.
+  public static let applicationId: Int64 = 0x4352_5043
+
   static let v1 = Migration(
     version: 1, name: "initial",
     sql: """
+      PRAGMA application_id = 1129467971;
+
       CREATE TABLE courses (
         course_id TEXT PRIMARY KEY,
         org TEXT NOT NULL, number TEXT NOT NULL, run TEXT NOT NULL,

@@ -33,8 +33,17 @@ public enum StoreOpener {
     }
   }
 
-  /// Opens (creating with mode 0600) and migrates the database; configures WAL, full sync,
-  /// foreign keys and the busy timeout.
+  /// Takes away what group and others may do with the file; never adds a right (a read-only file
+  /// stays read-only).
+  static func keepPrivate(_ path: String) {
+    var st = stat()
+    guard stat(path, &st) == 0, st.st_mode & 0o077 != 0 else { return }
+    chmod(path, st.st_mode & 0o600)
+  }
+
+  /// Opens (creating with mode 0600, through the umask; an existing file loses group and other
+  /// rights but is never made writable) and
+  /// migrates the database; configures WAL, full sync, foreign keys and the busy timeout.
   public static func open(path: String, busyTimeoutMs: Int32 = 5000, now: Instant) throws -> Database {
     let db: Database
     let oldMask = umask(0o077)
@@ -46,13 +55,15 @@ public enum StoreOpener {
     }
     db.setBusyTimeout(milliseconds: busyTimeoutMs)
     do {
-      // Reading the schema proves that this is an SQLite file at all.
+      // Reading the schema proves that this is an SQLite file at all; the application id that the
+      // first migration stamps tells ours from another program's, before anything is changed.
       let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
       let version = try SchemaMigrations.migrator.currentVersion(db)
-      if version == 0, tables > 0 {
+      let applicationId = try db.scalarInt("PRAGMA application_id") ?? 0
+      if (tables > 0 || version != 0) && applicationId != SchemaMigrations.applicationId {
         throw StoreOpenError(
           description:
-            "\(path) is an SQLite database of another program (it has tables but no credit-rpc schema); "
+            "\(path) is an SQLite database of another program (it has no credit-rpc schema); "
             + "point --db at a new file")
       }
       if path != ":memory:" {
@@ -69,7 +80,7 @@ public enum StoreOpener {
         PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;
         """)
       try SchemaMigrations.migrator.migrate(db, appliedAt: RFC3339.format(now))
-      if path != ":memory:" { chmod(path, 0o600) }
+      if path != ":memory:" { keepPrivate(path) }
       return db
     } catch let e as StoreOpenError {
       throw e
