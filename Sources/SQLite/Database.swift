@@ -27,7 +27,15 @@ public final class Database {
     sqlite3_extended_result_codes(db, 1)
   }
 
-  deinit {
+  private var isOpen = true
+
+  deinit { close() }
+
+  /// Finalizes the statements and closes the connection; the last connection to close a WAL
+  /// database checkpoints it into the main file and removes the `-wal` file.
+  public func close() {
+    guard isOpen else { return }
+    isOpen = false
     statementCache.removeAll()
     sqlite3_close_v2(handle)
   }

@@ -160,4 +160,6 @@ let server = Server(service: service, principal: principal, testClock: testClock
 LineServer(
   input: 0, output: protocolOut, limits: TransportLimits(maxLineBytes: options.maxLineBytes), handler: server
 ).run()
+// Everything answered is committed already; closing checkpoints the WAL into the database file.
+db.close()
 exit(0)

@@ -205,14 +205,24 @@ def test_database_files_are_0600(tmp_path, umask):
         os.umask(umask)
     out, err, rc = run(db, catalog_lines() + journey_lines(None), preexec_fn=pre)
     assert rc == 0, err
-    modes = _modes(db)
-    assert {"m.sqlite", "m.sqlite-wal", "m.sqlite-shm"} <= set(modes), modes
-    assert all(m == 0o600 for m in modes.values()), {k: oct(v) for k, v in modes.items()}
-    # Reopened by a second run (the -wal and -shm are reused or made again): still 0600.
-    out, err, rc = run(db, [call(1, "createLearner", learnerId="again", fullName="A", email="a@x.example",
-                                 country="US")], preexec_fn=pre)
-    assert rc == 0, err
+    # A clean exit checkpoints the WAL into the file and removes -wal and -shm.
     assert all(m == 0o600 for m in _modes(db).values()), {k: oct(v) for k, v in _modes(db).items()}
+    # While a process has the file open, the -wal and -shm it makes are 0600 too.
+    p = subprocess.Popen([binary(), "--db", str(db), "--test-clock", CLOCK], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env(), preexec_fn=pre)
+    try:
+        p.stdin.write((call(1, "createLearner", learnerId="again", fullName="A", email="a@x.example",
+                            country="US") + "\n").encode())
+        p.stdin.flush()
+        assert b'"result"' in p.stdout.readline()
+        modes = _modes(db)
+        assert {"m.sqlite", "m.sqlite-wal", "m.sqlite-shm"} <= set(modes), modes
+        assert all(m == 0o600 for m in modes.values()), {k: oct(v) for k, v in modes.items()}
+    finally:
+        p.stdin.close()
+        assert p.wait(timeout=20) == 0
+        p.stdout.close()
+        p.stderr.close()
 
 
 def test_existing_world_readable_database_is_tightened(tmp_path):
