@@ -206,6 +206,7 @@ def test_database_files_are_0600(tmp_path, umask):
     out, err, rc = run(db, catalog_lines() + journey_lines(None), preexec_fn=pre)
     assert rc == 0, err
     # A clean exit checkpoints the WAL into the file and removes -wal and -shm.
+    assert set(_modes(db)) == {"m.sqlite"}, _modes(db)
     assert all(m == 0o600 for m in _modes(db).values()), {k: oct(v) for k, v in _modes(db).items()}
     # While a process has the file open, the -wal and -shm it makes are 0600 too.
     p = subprocess.Popen([binary(), "--db", str(db), "--test-clock", CLOCK], stdin=subprocess.PIPE,
