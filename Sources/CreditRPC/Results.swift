@@ -341,9 +341,3 @@ extension DashboardEntry: RPCResult {
     ]
   }
 }
-
-/// A result built in place, with its schema given beside it.
-struct Composite: RPCResult {
-  static let schema = Schema.any
-  let json: JSONValue
-}

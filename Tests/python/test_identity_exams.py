@@ -12,7 +12,7 @@ import base64
 
 import pytest
 
-from world import COURSE, ENDS, STARTS, World as BaseWorld, image, shift
+from world import COURSE, ENDS, STARTS, World as BaseWorld, world_fixture, image, shift
 
 # --- Helpers (those shared with the other end-to-end file are in world.py) -----------------
 
@@ -58,14 +58,7 @@ def assert_subsequence(events: list[dict], expected: list[dict]) -> None:
         i += 1
 
 
-@pytest.fixture
-def world(db_path):
-    w = World(str(db_path))
-    yield w
-    try:
-        w.close()
-    finally:
-        w.kill()
+world = world_fixture(World)
 
 
 def catalog(w: World, requirements: list[dict] | None = None, ends: str = ENDS) -> None:

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import Rpc, RpcError
-from world import COURSE, ENDS, STARTS, World as BaseWorld, image, parse_time, shift
+from world import COURSE, ENDS, STARTS, World as BaseWorld, world_fixture, image, parse_time, shift
 
 # --- Helpers (those shared with the other end-to-end file are in world.py) -----------------
 
@@ -102,14 +102,7 @@ def events_of(events: list[dict], kind: str) -> list[dict]:
     return [e for e in events if e["kind"] == kind]
 
 
-@pytest.fixture
-def world(db_path):
-    w = World(str(db_path))
-    yield w
-    try:
-        w.close()
-    finally:
-        w.kill()
+world = world_fixture(World)
 
 
 def catalog(w: World, requirements: list[dict] | None = None, **course) -> None:

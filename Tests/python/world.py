@@ -114,3 +114,15 @@ class World:
         ns = self.call("listNotifications", learnerId=learner)["notifications"]
         return [n for n in ns if kind is None or n["kind"] == kind]
 
+
+def world_fixture(cls):
+    """A pytest fixture giving a fresh `cls` world on its own database file, closed afterwards."""
+    @pytest.fixture
+    def world(db_path):
+        w = cls(str(db_path))
+        yield w
+        try:
+            w.close()
+        finally:
+            w.kill()
+    return world

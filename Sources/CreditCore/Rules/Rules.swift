@@ -18,15 +18,15 @@ public enum Rules {
     if grade >= minGrade {
       if recordedAt <= courseEnd {
         return (
-          .satisfied, "Final grade \(formatScore(grade)) meets the minimum of \(formatScore(minGrade))."
+          .satisfied, "Final grade \(formatGrade(grade)) meets the minimum of \(formatGrade(minGrade))."
         )
       }
       return (
         .failed,
-        "Deadline passed: the passing grade \(formatScore(grade)) was recorded after the course ended."
+        "Deadline passed: the passing grade \(formatGrade(grade)) was recorded after the course ended."
       )
     }
-    return (.pending, "Current grade \(formatScore(grade)); the minimum is \(formatScore(minGrade)).")
+    return (.pending, "Current grade \(formatGrade(grade)); the minimum is \(formatGrade(minGrade)).")
   }
 
   // MARK: Eligibility
@@ -46,15 +46,6 @@ public enum Rules {
   /// The last instant at which an eligible learner may buy credit.
   public static func purchaseDeadline(courseEnd: Instant, windowDays: Int64, override: Instant?) -> Instant {
     override ?? courseEnd + windowDays * 86_400
-  }
-
-  /// The reason shown beside an eligibility.
-  public static func eligibilityReason(_ e: Eligibility, creditTrack: Bool) -> String? {
-    switch e {
-    case .eligible: nil
-    case .notYetEligible where !creditTrack: "Audit learners are not in the credit track; enroll as verified."
-    default: nil
-    }
   }
 
   // MARK: Certificate
@@ -118,13 +109,13 @@ public enum Rules {
     if let score, score < exam.passingScore {
       return (
         .failed,
-        "Exam score \(formatScore(score)) is below the passing score of \(formatScore(exam.passingScore))."
+        "Exam score \(formatGrade(score)) is below the passing score of \(formatGrade(exam.passingScore))."
       )
     }
     if attempt.status == .verified, let score {
       return (
         .satisfied,
-        "Passed '\(name)' with \(formatScore(score)) and a clean proctoring review."
+        "Passed '\(name)' with \(formatGrade(score)) and a clean proctoring review."
       )
     }
     switch (attempt.status, score) {
@@ -189,5 +180,4 @@ public enum Rules {
     return "\(whole).\(frac)"
   }
 
-  static func formatScore(_ g: Double) -> String { formatGrade(g) }
 }

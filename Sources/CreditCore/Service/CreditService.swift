@@ -99,13 +99,6 @@ public final class CreditService {
       [.text(courseId)], Rows.offer)
   }
 
-  func creditRequest(learnerId: String, courseId: String) throws -> CreditRequest? {
-    try db.queryOne(
-      "SELECT \(Rows.request) WHERE r.learner_id = ? AND r.course_id = ?",
-      [.text(learnerId), .text(courseId)],
-      Rows.request)
-  }
-
   /// The latest initial verification of a learner.
   func latestInitialVerification(_ learnerId: String) throws -> Verification? {
     try db.queryOne(
@@ -113,12 +106,6 @@ public final class CreditService {
       SELECT \(Rows.verification) FROM verifications
       WHERE learner_id = ? AND kind = 'initial' ORDER BY seq DESC LIMIT 1
       """, [.text(learnerId)], Rows.verification)
-  }
-
-  func everApproved(_ learnerId: String) throws -> Bool {
-    try db.scalarInt(
-      "SELECT EXISTS (SELECT 1 FROM verifications WHERE learner_id = ? AND kind = 'initial' AND status = 'approved')",
-      [.text(learnerId)]) == 1
   }
 
   // MARK: History and email

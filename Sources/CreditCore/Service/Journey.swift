@@ -155,8 +155,7 @@ extension CreditService {
   }
 
   func creditStatusAfterSync(_ learnerId: String, _ courseId: String) throws -> CreditStatus {
-    let s = try sync(learnerId, courseId)
-    return creditStatus(s, try evaluate(s))
+    try sync(learnerId, courseId).synced!
   }
 
   // MARK: Reads

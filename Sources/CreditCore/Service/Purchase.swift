@@ -107,7 +107,7 @@ extension CreditService {
         reason: "offer_not_found",
         field: "providerId")
     }
-    if let existing = try creditRequest(learnerId: learnerId, courseId: courseId) {
+    if let existing = s.request {
       throw CreditError(
         .conflict,
         "Credit for \(courseId) was already purchased (request \(existing.requestId) from \(existing.providerName)).",
@@ -118,7 +118,7 @@ extension CreditService {
         .notEligible, "Only learners in the verified track can buy credit; enroll as verified first.",
         reason: "not_credit_track")
     }
-    let status = creditStatus(s, try evaluate(s))
+    let status = s.synced!
     guard status.eligibility == .eligible, let deadline = status.purchaseDeadline else {
       let open = status.requirements.filter { $0.status != .satisfied }.map {
         "\($0.requirement.requirementId) is \($0.status.rawValue)"

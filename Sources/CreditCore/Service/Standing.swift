@@ -16,6 +16,9 @@ struct Standing {
   /// The credit request, once credit is bought.
   var request: CreditRequest?
 
+  /// What `sync` stored, as the learner sees it (nil on a standing only loaded).
+  var synced: CreditStatus?
+
   /// Once a credit request exists, the learner's requirement statuses no longer change.
   var frozen: Bool { request != nil }
 
@@ -167,11 +170,15 @@ extension CreditService {
     var s = try standing(learnerId, courseId)
     let e = try evaluate(s)
     let now = self.now
+    var states: [RequirementState] = []
     for state in e.states {
       let rid = state.requirement.requirementId
       let old = s.stored[rid]
       let from = old?.status ?? .pending
-      if old != nil, from == state.status, old?.reason == state.reason { continue }
+      if old != nil, from == state.status, old?.reason == state.reason {
+        states.append(state)
+        continue
+      }
       let timeAt = e.timeCausedAt[rid]
       let at = timeAt ?? now
       try storeStatus(
@@ -184,6 +191,7 @@ extension CreditService {
         updated.updatedAt = at
       }
       s.stored[rid] = updated
+      states.append(updated)
     }
     if e.eligibility != s.eligibility {
       let ended = now > s.course.endsAt
@@ -203,6 +211,7 @@ extension CreditService {
       s.eligibility = e.eligibility
       if firstTime { try sendEligibleEmail(s) }
     }
+    s.synced = creditStatus(s, Evaluation(states: states, eligibility: e.eligibility, timeCausedAt: [:]))
     return s
   }
 
