@@ -1,5 +1,6 @@
 import CreditCore
 import CreditRPC
+import CreditStore
 import JSONRPC
 import SQLite
 
@@ -155,7 +156,9 @@ if let traceFile = options.traceSQL {
 }
 
 logger.info("serving \(path == ":memory:" ? "an in-memory database" : path) as \(principal)")
-let service = CreditService(db: db, clock: clock, deterministicIds: testClock != nil)
+let store = SQLStore(SQLiteConnection(db))
+let service = CreditService(db: db, scope: store, clock: clock, deterministicIds: testClock != nil)
+store.onRollback { service.forgetUncommitted() }
 let server = Server(service: service, principal: principal, testClock: testClock, logger: logger)
 LineServer(
   input: 0, output: protocolOut, limits: TransportLimits(maxLineBytes: options.maxLineBytes), handler: server

@@ -1,4 +1,5 @@
 import CreditCore
+import CreditStore
 import SQLite
 import Testing
 
@@ -20,7 +21,8 @@ final class World {
   init(now: Instant = World.midCourse) throws {
     clock = TestClock(now)
     db = try StoreOpener.open(path: ":memory:", now: now)
-    service = CreditService(db: db, clock: clock, deterministicIds: true)
+    service = CreditService(
+      db: db, scope: SQLStore(SQLiteConnection(db)), clock: clock, deterministicIds: true)
   }
 
   /// Runs `body` as `actor` in a `BEGIN IMMEDIATE` transaction, committed on success.

@@ -1,5 +1,6 @@
 import CreditCore
 import CreditRPC
+import CreditStore
 import JSON
 import JSONRPC
 import SQLite
@@ -111,7 +112,9 @@ private func seededServer(as principal: Principal) throws -> (Server, String) {
   let clock = TestClock(start)
   let db = try StoreOpener.open(path: ":memory:", now: start)
   let admin = Server(
-    service: CreditService(db: db, clock: clock, deterministicIds: true), principal: .admin, testClock: clock,
+    service: CreditService(
+      db: db, scope: SQLStore(SQLiteConnection(db)), clock: clock, deterministicIds: true), principal: .admin,
+    testClock: clock,
     logger: Logger(level: .error))
   let setup: [(String, JSONObject)] = [
     (

@@ -5,6 +5,8 @@ import SQLite
 /// public operation expects to run inside a transaction that its caller opened (see `Store`).
 public final class CreditService {
   public let db: Database
+  /// The transactions that the server runs each group and request in.
+  public let scope: TransactionScope
   public let clock: Clock
   /// Deterministic ids (under a test clock) so that scripted request files have fixed answers.
   public let deterministicIds: Bool
@@ -21,8 +23,9 @@ public final class CreditService {
   private var courses: [String: Course] = [:]
   private let cacheLimit = 50_000
 
-  public init(db: Database, clock: Clock, deterministicIds: Bool) {
+  public init(db: Database, scope: TransactionScope, clock: Clock, deterministicIds: Bool) {
     self.db = db
+    self.scope = scope
     self.clock = clock
     self.deterministicIds = deterministicIds
   }

@@ -141,11 +141,10 @@ extension CreditService {
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "paymentDeclined",
         detail: "\(method.rawValue): \(reason)")
-      var e = CreditError(
-        .paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
-        field: "payment.token")
-      e.keepsChanges = true
-      throw e
+      throw RecordedRefusal(
+        CreditError(
+          .paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
+          field: "payment.token"))
     }
     let seq = try nextSequence("order")
     let orderId = "ord_\(seq)"
