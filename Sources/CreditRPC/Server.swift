@@ -81,6 +81,7 @@ public final class Server: GroupHandler {
 
   private func runOne(_ request: Request) -> Result<JSONValue, RPCError> {
     if request.method == "rpc.discover" {
+      if request.positionalParams { return .failure(.paramsNotObject) }
       if let params = request.params, !params.isEmpty {
         return .failure(
           .invalidParams(
@@ -90,6 +91,7 @@ public final class Server: GroupHandler {
       return .success(document)
     }
     guard let method = table[request.method] else { return .failure(.methodNotFound(request.method)) }
+    if request.positionalParams { return .failure(.paramsNotObject) }
     let params = request.params ?? JSONObject()
     do {
       try authorize(method, params)

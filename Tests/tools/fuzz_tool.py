@@ -133,6 +133,21 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+_documented: set | None = None
+
+
+def _array_params_codes(method: str) -> set:
+    """The answer to `method` called with array params: -32602 for a method of openrpc.json, -32601
+    for any other (the clock methods exist only under --test-clock: either)."""
+    global _documented
+    if _documented is None:
+        doc = json.loads(OPENRPC_PATH.read_text(encoding="utf-8"))
+        _documented = {m["name"] for m in doc["methods"]} | {"rpc.discover"}
+    if method.startswith("clock."):
+        return {-32601, -32602}
+    return {-32602} if method in _documented else {-32601}
+
+
 def member_of(m) -> Member | None:
     """The JSON-RPC 2.0 rules of SPEC section 3 for one message (None: a notification)."""
     if not isinstance(m, dict):
@@ -151,7 +166,8 @@ def member_of(m) -> Member | None:
     params = m.get("params")
     if params is not None and not isinstance(params, dict):
         if isinstance(params, list):
-            return Member(echo, {-32602}, must_fail=True) if has_id else None
+            # An unknown method is -32601 whatever its params; a known one refuses an array.
+            return Member(echo, _array_params_codes(m["method"]), must_fail=True) if has_id else None
         return Member(echo, {-32600}, must_fail=True)
     if not has_id:
         return None
