@@ -23,6 +23,10 @@ public struct MethodDefinition: @unchecked Sendable {
   public let result: Schema
   /// Exists only under `--test-clock`.
   public let testClockOnly: Bool
+  /// Checks of the parameters that their schema cannot express (base64 images, one field against
+  /// another, repeats in a list), run right after the schema and before any state is read: a
+  /// malformed parameter is -32602 whatever the state (SPEC section 6, order of checks).
+  var check: ((ParamReader, MethodContext) throws -> Void)?
   let run: (ParamReader, MethodContext) throws -> JSONValue
 
   init(
@@ -65,5 +69,12 @@ public struct MethodDefinition: @unchecked Sendable {
         o.append(key, .array(items.map(\.json)))
         return .object(o)
       })
+  }
+
+  /// The same method with a check of its parameters (see `check`).
+  func checking(_ check: @escaping (ParamReader, MethodContext) throws -> Void) -> MethodDefinition {
+    var m = self
+    m.check = check
+    return m
   }
 }

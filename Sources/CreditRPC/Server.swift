@@ -93,9 +93,11 @@ public final class Server: GroupHandler {
     guard let method = table[request.method] else { return .failure(.methodNotFound(request.method)) }
     if request.positionalParams { return .failure(.paramsNotObject) }
     let params = request.params ?? JSONObject()
+    let context = MethodContext(service: service, principal: principal, testClock: testClock)
     do {
       try authorize(method, params)
       try method.params.validate(params)
+      try method.check?(ParamReader(params), context)
     } catch let e as RPCError {
       return .failure(e)
     } catch let e as CreditError {
@@ -111,11 +113,7 @@ public final class Server: GroupHandler {
       return .failure(storeError(error))
     }
     do {
-      let result = try method.run(
-        ParamReader(params),
-        MethodContext(
-          service: service, principal: principal,
-          testClock: testClock))
+      let result = try method.run(ParamReader(params), context)
       if method.mutates { try db.release("request") }
       return .success(result)
     } catch {
