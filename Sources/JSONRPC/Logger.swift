@@ -33,7 +33,7 @@ public final class Logger: @unchecked Sendable {
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
   }
 
-  public let level: Level
+  public var level: Level
   private let fd: Int32
 
   public init(level: Level, fd: Int32 = 2) {
