@@ -220,9 +220,11 @@ public final class LineServer {
         if hi > start, buffer[hi - 1] == UInt8(ascii: "\r") { hi -= 1 }
         let lo = start
         start = newline + 1
+        if headerCount == 0, buffer[lo..<hi].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+          continue parsing  // Blank lines before a message's headers are ignored.
+        }
         if hi == lo {
-          // Blank lines before a message's headers are ignored; after them, the body follows.
-          if headerCount == 0 { continue parsing }
+          // The blank line after the headers: the body follows.
           guard let length = contentLength else {
             unreadableHeader("The message has no Content-Length header.")
             break parsing
