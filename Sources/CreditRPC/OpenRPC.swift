@@ -69,7 +69,7 @@ public enum OpenRPC {
         "version": .string(version),
         "description": .string(
           "The academic-credit workflow of an online course platform as JSON-RPC 2.0 over stdin/stdout, "
-            + "one message per line. See Protocol/README.md."),
+            + "one message per line or Content-Length framed (LSP style). See Protocol/README.md."),
       ],
       "methods": .array(methodList),
       "components": ["schemas": .object(JSONObject(members: sorted))],

@@ -15,7 +15,8 @@ let usage = """
   usage: credit-rpc [--db PATH] [--as PRINCIPAL] [--test-clock TIME] [--max-line-bytes N]
                     [--log-level LEVEL] [--trace-sql FILE] [--version] [--help]
 
-  Serves the credit workflow as JSON-RPC 2.0 on stdin/stdout, one message per line.
+  Serves the credit workflow as JSON-RPC 2.0 on stdin/stdout, one message per line, or framed
+  with Content-Length headers (as editors' JSON-RPC libraries do) when the input starts so.
 
     --db PATH            the SQLite database (default: $CREDIT_RPC_DB, else
                          $XDG_DATA_HOME/credit-rpc/credit.sqlite or ~/.local/share/...);
