@@ -33,6 +33,7 @@ public final class Logger: @unchecked Sendable {
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
   }
 
+  /// Set before serving (the process lowers it once the framing is known); not for other threads.
   public var level: Level
   private let fd: Int32
 
