@@ -145,17 +145,17 @@ enum MethodExamples {
       ##"{"requestId":"a479bcb29f7583c80dccfec886b2f2ef","learnerId":"pia","courseId":"course-v1:MITx+6.002x+2026_T3","providerId":"asu","providerName":"Arizona State University","status":"approved","createdAt":"2026-03-01T13:00:00Z","decidedAt":"2026-03-01T13:02:00Z","providerUrl":"https://credit.asu.example/edx","providerStatusUrl":"https://credit.asu.example/status","providerDescription":"ASU awards 3 credits for this course."}"##
     ),
     (
-      "initialize", "06-editor-lifecycle line 2",
+      "initialize", "07-editor-lifecycle line 2",
       ##"{}"##,
       ##"{"capabilities":{},"serverInfo":{"name":"credit-rpc","version":"0.1.0"}}"##
     ),
     (
-      "shutdown", "06-editor-lifecycle line 7",
+      "shutdown", "07-editor-lifecycle line 7",
       ##"{}"##,
       ##"null"##
     ),
     (
-      "exit", "06-editor-lifecycle line 8",
+      "exit", "07-editor-lifecycle line 8",
       ##"{}"##,
       ##"null"##
     ),
