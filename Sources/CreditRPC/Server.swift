@@ -14,6 +14,8 @@ public final class Server: GroupHandler {
   let methods: [MethodDefinition]
   /// Set for a group whose write lock could not be had: its writes are refused with this.
   private var writesRefused: RPCError?
+  /// Set by a group that held an `exit` notification (the requests after it were not run).
+  public private(set) var sessionEnded = false
   /// The OpenRPC document, built on first use (start-up does not pay for it).
   public lazy var document: JSONValue = OpenRPC.document(methods: methods)
 
@@ -53,6 +55,10 @@ public final class Server: GroupHandler {
     for request in requests {
       let outcome = runOne(request)
       outcomes.append(outcome)
+      if request.isNotification, table[request.method]?.endsSession == true {
+        sessionEnded = true
+        break
+      }
       if !db.isInTransaction {
         // SQLite rolled the whole group back (a full disk, an I/O error): nothing of it is stored,
         // and the rest must not run outside the group, each committing on its own.

@@ -138,9 +138,26 @@ def answers(tmp_path_factory):
     return {r["id"]: r for r in map(json.loads, p.stdout.decode().splitlines())}
 
 
+def documented() -> tuple[set, set]:
+    """(every method of openrpc.json, those that take any params and ignore them)."""
+    methods = json.loads(OPENRPC_PATH.read_text())["methods"]
+    return ({m["name"] for m in methods} | {"rpc.discover"}, {m["name"] for m in methods if m.get("x-any-params")})
+
+
 def test_every_method_has_a_case():
-    documented = {m["name"] for m in json.loads(OPENRPC_PATH.read_text())["methods"]} | {"rpc.discover"}
-    assert documented - {c[0] for c in CASES} == set()
+    every, any_params = documented()
+    assert every - any_params - {c[0] for c in CASES} == set()
+
+
+def test_methods_that_take_any_params_have_none_to_get_wrong():
+    """The LSP lifecycle methods ignore their params: no parameter can be malformed, and any is accepted."""
+    _, any_params = documented()
+    lines = [{"jsonrpc": "2.0", "id": i, "method": m, "params": {"anything": [1, {"x": None}]}}
+             for i, m in enumerate(sorted(any_params))]
+    p = run_raw(("\n".join(map(json.dumps, lines)) + "\n").encode(), "--db", ":memory:")
+    assert p.returncode == 0, p.stderr
+    answers = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert len(answers) == len(lines) and all("result" in a for a in answers), answers
 
 
 @pytest.mark.parametrize("k", range(len(CASES)), ids=[f"{c[0]}-{c[2]}" for c in CASES])

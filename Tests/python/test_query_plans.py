@@ -221,6 +221,10 @@ def drive(s: Script, requests: list[str]) -> None:
     s.call("submitProviderDecision", providerId=PROVIDER, requestId=pending_rid, status="approved", timestamp=NOW,
            signature="00" * 32)
     s.call("rpc.discover")
+    # The LSP lifecycle (with an id, exit only answers).
+    s.call("initialize", processId=None, capabilities={})
+    s.call("shutdown")
+    s.call("exit")
     # Time: past the attempt deadline, past the course end and the purchase window.
     s.call("clock.advance", seconds=86_400)
     s.call("getRequirements", learnerId=other, courseId=B)

@@ -212,7 +212,8 @@ class Generator:
         self.doc = doc
         self.schemas = doc["components"]["schemas"]
         self.methods = {m["name"]: m for m in doc["methods"]}
-        self.names = sorted(self.methods)
+        # The `exit` notification ends the session (SPEC section 6): the stream would stop there.
+        self.names = sorted(n for n in self.methods if n != "exit")
         self.next_id = 1000
         self.pools = {
             "learnerId": ["fz-ann", "fz-bob", "fz-cat", "fz-ghost", "Fz-Ann", "\u202efz-rtl", "fz-\U0001F600",
@@ -420,7 +421,8 @@ class Generator:
         return self.dump(self.call(m, params)), _must_fail({-32602}, field=spec["name"])
 
     def gen_unknown_field(self):
-        m = self._method(with_params=False)
+        # Methods marked x-any-params (the LSP lifecycle) take any parameters.
+        m = self.rng.choice([n for n in self.names if not self.methods[n].get("x-any-params")])
         params = self.params_for(m)
         name = self.rng.choice(["zzUnknown", "learnerID", "__proto__", "constructor", "", " ", "id", "\u0000",
                                 "params", "$where", "a" * 300])
