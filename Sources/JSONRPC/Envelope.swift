@@ -27,9 +27,9 @@ public enum Message: Sendable {
   /// `id` nil: a notification whose error nobody hears.
   case error(RPCError, id: JSONValue?)
 
-  /// Reads the JSON-RPC 2.0 envelope of one parsed value. `emptyParamsArrayOmitted`: `"params": []`
-  /// counts as no parameters (header framing, for clients that encode an empty table as `[]`).
-  public init(_ value: JSONValue, emptyParamsArrayOmitted: Bool = false) {
+  /// Reads the JSON-RPC 2.0 envelope of one parsed value. `"params": []` counts as no parameters
+  /// (in both framings: Neovim encodes an empty table as `[]`).
+  public init(_ value: JSONValue) {
     guard case .object(let o) = value else {
       self = .error(
         .invalidRequest(
@@ -72,7 +72,7 @@ public enum Message: Sendable {
     switch o["params"] {
     case nil, .null?: params = nil
     case .object(let p)?: params = p
-    case .array(let a)? where a.isEmpty && emptyParamsArrayOmitted: params = nil
+    case .array(let a)? where a.isEmpty: params = nil
     case .array?: positional = true
     default:
       self = .error(

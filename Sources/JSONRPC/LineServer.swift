@@ -415,10 +415,10 @@ public final class LineServer {
                 "A batch may hold at most \(limits.maxBatchMembers) requests; this one holds \(members.count). "
                   + "Split it.", reason: "batch_too_large"), id: .null)))
       } else {
-        pendingLines.append(.batch(members.map { slot(for: Message($0, emptyParamsArrayOmitted: framed)) }))
+        pendingLines.append(.batch(members.map { slot(for: Message($0)) }))
       }
     case .success(let value):
-      pendingLines.append(.single(slot(for: Message(value, emptyParamsArrayOmitted: framed))))
+      pendingLines.append(.single(slot(for: Message(value))))
     }
   }
 

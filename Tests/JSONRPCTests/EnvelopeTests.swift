@@ -90,8 +90,12 @@ func classify(_ json: String) throws -> Expected {
       expected: .request(id: one, method: "m", hasParams: false, positional: true)),
     EnvelopeCase(
       name: "params an array in a notification",
-      json: #"{"jsonrpc":"2.0","method":"m","params":[]}"#,
+      json: #"{"jsonrpc":"2.0","method":"m","params":[1]}"#,
       expected: .request(id: nil, method: "m", hasParams: false, positional: true)),
+    EnvelopeCase(
+      name: "params an empty array counts as omitted (Neovim encodes {} as [])",
+      json: #"{"jsonrpc":"2.0","id":1,"method":"m","params":[]}"#,
+      expected: .request(id: one, method: "m", hasParams: false, positional: false)),
     EnvelopeCase(
       name: "params a number", json: #"{"jsonrpc":"2.0","id":1,"method":"m","params":5}"#,
       expected: .error(code: -32600, reason: "invalid_params_type", id: one)),

@@ -164,6 +164,8 @@ def member_of(m) -> Member | None:
     if not isinstance(m.get("method"), str):
         return Member(echo, {-32600}, must_fail=True)
     params = m.get("params")
+    if params == []:
+        params = None  # an empty array counts as omitted (SPEC section 6)
     if params is not None and not isinstance(params, dict):
         if isinstance(params, list):
             # An unknown method is -32601 whatever its params; a known one refuses an array.
