@@ -18,7 +18,7 @@ let package = Package(
     .target(name: "JSON", linkerSettings: [.linkedLibrary("m")]),
     .target(name: "CreditCrypto"),
     .target(name: "JSONRPC", dependencies: ["JSON"]),
-    .target(name: "CreditCore", dependencies: ["SQLite", "CreditCrypto"]),
+    .target(name: "CreditCore", dependencies: ["CreditCrypto"]),
     .target(name: "CreditStore", dependencies: ["CreditCore", "SQLite"]),
     .target(name: "CreditRPC", dependencies: ["CreditCore", "JSONRPC", "JSON", "CreditCrypto"]),
     .executableTarget(
@@ -31,7 +31,8 @@ let package = Package(
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
-    .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "CreditStore", "SQLite"]),
+    .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "CreditStore"]),
+    .testTarget(name: "CreditStoreTests", dependencies: ["CreditStore", "CreditCore", "SQLite"]),
     .testTarget(
       name: "CreditRPCTests", dependencies: ["CreditRPC", "CreditCore", "CreditStore", "JSON", "JSONRPC"]),
     .testTarget(name: "EndToEndTests", dependencies: ["JSON"]),  // drives the built credit-rpc (`swift build` first)

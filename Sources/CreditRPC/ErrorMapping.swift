@@ -15,8 +15,6 @@ extension Server {
       return rpcError(r.error)
     case let e as StoreError:
       return storeError(e)
-    case let e as StoreErrorConvertible:
-      return storeError(e.storeError)
     default:
       logger.error("internal error: \(error)")
       return .internalError()

@@ -74,7 +74,25 @@ public final class SQLiteConnection: Connection {
   public var isInTransaction: Bool { database.isInTransaction }
 
   /// SQLite's result codes in the store's words.
-  public static func classify(_ e: SQLiteError) -> StoreError { e.storeError }
+  public static func classify(_ e: SQLiteError) -> StoreError {
+    let kind: StoreError.Kind
+    if e.isBusy {
+      kind = .busy
+    } else if e.isReadOnly {
+      kind = .readOnly
+    } else if e.isFull {
+      kind = .full
+    } else if e.isIOError {
+      kind = .unavailable
+    } else if e.isCorrupt {
+      kind = .corrupt
+    } else if e.isConstraint {
+      kind = .constraint
+    } else {
+      kind = .other
+    }
+    return StoreError(kind, e.description)
+  }
 }
 
 extension Statement: Row {}

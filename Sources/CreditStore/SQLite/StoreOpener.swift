@@ -1,3 +1,4 @@
+import CreditCore
 import SQLite
 
 #if canImport(Glibc)
@@ -39,6 +40,11 @@ public enum StoreOpener {
     var st = stat()
     guard stat(path, &st) == 0, st.st_mode & 0o077 != 0 else { return }
     chmod(path, st.st_mode & 0o600)
+  }
+
+  /// The credit store on the SQLite database at `path`, opened and migrated as `open` does.
+  public static func openStore(path: String, busyTimeoutMs: Int32 = 5000, now: Instant) throws -> SQLStore {
+    SQLStore(SQLiteConnection(try open(path: path, busyTimeoutMs: busyTimeoutMs, now: now)))
   }
 
   /// Opens (creating with mode 0600, through the umask; an existing file loses group and other
