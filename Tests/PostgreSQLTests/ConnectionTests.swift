@@ -432,3 +432,43 @@ import Testing
     }
   }
 }
+
+/// Sources/CreditStore/Schema/postgresql-v1.sql, the translation of SQLite's schema version 1.
+@Suite struct SchemaFileTests {
+  static let path = TestServer.repository + "/Sources/CreditStore/Schema/postgresql-v1.sql"
+
+  @Test func theSchemaAppliesAndKeepsSQLiteSemantics() throws {
+    let schema = try TestSchema()
+    let db = try schema.connect()
+    let sql = try String(contentsOfFile: Self.path, encoding: .utf8)
+    try db.transaction { () throws(PostgreSQLError) in try db.execute(sql) }
+    #expect(try db.scalarInt("SELECT application_id FROM credit_rpc_application") == 1_129_467_971)
+    let tables = try db.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name",
+      [.text(schema.name)]
+    ) { $0.text(0) }
+    #expect(tables.count == 19)  // the 18 of SQLite's version 1 and credit_rpc_application
+    // Year-9999 times, 0.7 exactly, bytewise order of ids.
+    for (id, grade) in [("b", 0.7), ("B", 0.1), ("a-1", 0.35), ("a", 1.0)] {
+      try db.run(
+        "INSERT INTO courses (course_id, org, number, run, title, starts_at, ends_at, passing_grade, purchase_window_days, created_at) VALUES (?, 'o', 'n', 'r', 't', 0, ?, ?, 365, 0)",
+        [.text(id), .int(253_402_300_799), .double(grade)])
+    }
+    #expect(
+      try db.query("SELECT course_id FROM courses ORDER BY course_id") { $0.text(0) } == [
+        "B", "a", "a-1", "b",
+      ])
+    #expect(
+      try db.queryOne("SELECT passing_grade FROM courses WHERE course_id = 'b'") { $0.double(0) } == 0.7)
+    #expect { try db.run("UPDATE courses SET passing_grade = 1.5") } throws: {
+      ($0 as! PostgreSQLError).isConstraint
+    }
+    // History is append-only.
+    try db.run("INSERT INTO events (learner_id, at, actor, kind) VALUES ('ada', 1, 'admin', 'x')")
+    #expect { try db.run("UPDATE events SET kind = 'y'") } throws: {
+      ($0 as! PostgreSQLError).sqlState == "P0001"
+    }
+    #expect { try db.run("DELETE FROM events") } throws: { ($0 as! PostgreSQLError).sqlState == "P0001" }
+    #expect { try db.run("TRUNCATE events") } throws: { ($0 as! PostgreSQLError).sqlState == "P0001" }
+  }
+}
