@@ -89,6 +89,7 @@ public final class Connection {
 
   /// Closes the connection; a later use reconnects.
   public func close() {
+    transactionOpen = false
     if let handle { PQfinish(handle) }
     handle = nil
     prepared.removeAll()
@@ -151,11 +152,27 @@ public final class Connection {
   }
 
   /// The live connection, reconnecting first when the last one was lost.
+  /// The live connection, reconnecting first when the last one was lost, unless it was lost inside
+  /// a transaction: then every statement fails until `rollback()`, so that the statements after
+  /// the loss cannot run outside the transaction they belonged to (and a COMMIT cannot succeed).
   private func live() throws(PostgreSQLError) -> OpaquePointer {
     if let handle, PQstatus(handle) == CONNECTION_OK { return handle }
+    if transactionOpen {
+      throw PostgreSQLError(
+        kind: .unavailable, sqlState: "08006",
+        message: "the connection was lost inside a transaction: roll it back before the next statement")
+    }
     if handle != nil { reconnects += 1 }
     try connect()
     return handle!
+  }
+
+  /// Whether a transaction was open when the last statement ended (kept when the connection is lost).
+  private var transactionOpen = false
+
+  private func noteTransactionState(_ conn: OpaquePointer) {
+    guard PQstatus(conn) == CONNECTION_OK else { return }
+    transactionOpen = PQtransactionStatus(conn) != PQTRANS_IDLE
   }
 
   private func scrub(_ text: String) -> String { Redaction.scrub(text, secrets) }
@@ -207,6 +224,7 @@ public final class Connection {
     let result = try withParameters(values, sql: sql) { n, v, l, f in
       PQexecPrepared(conn, s.name, n, v, l, f, 0)
     }
+    defer { noteTransactionState(conn) }
     try check(result, sql: sql, conn)
     let rows = Rows(result!)
     try checkNotices(sql: sql, commit: commit)
@@ -298,6 +316,7 @@ public final class Connection {
     let conn = try live()
     traceSink?(sql)
     notices.removeAll(keepingCapacity: true)
+    defer { noteTransactionState(conn) }
     guard PQsendQuery(conn, sql) == 1 else { throw error(nil, sql: sql, conn) }
     var firstError: PostgreSQLError?
     while let result = PQgetResult(conn) {
@@ -337,6 +356,7 @@ public final class Connection {
       named.append(s)
     }
     notices.removeAll(keepingCapacity: true)
+    defer { noteTransactionState(conn) }
     guard PQenterPipelineMode(conn) == 1 else { throw error(nil, sql: nil, conn) }
     var sendError: PostgreSQLError?
     for (k, (sql, values)) in statements.enumerated() {
@@ -416,6 +436,10 @@ public final class Connection {
   /// unknown) or the server warns that the commit is local only; throws `.other` when the server
   /// answers ROLLBACK (the transaction had failed).
   public func commit() throws(PostgreSQLError) {
+    if !transactionOpen {
+      throw PostgreSQLError(
+        kind: .other, sqlState: "25P01", message: "COMMIT with no transaction open", sql: "COMMIT")
+    }
     let rows = try execute("COMMIT", [], commit: true)
     if String(cString: PQcmdStatus(rows.handle)) == "ROLLBACK" {
       throw PostgreSQLError(
@@ -426,6 +450,7 @@ public final class Connection {
 
   /// Rolls back if a transaction is open; a lost connection is left for the next use to report.
   public func rollback() {
+    transactionOpen = false
     guard let handle, PQstatus(handle) == CONNECTION_OK, isInTransaction else { return }
     if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
   }

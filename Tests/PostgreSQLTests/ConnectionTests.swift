@@ -352,7 +352,14 @@ import Testing
     _ = try admin.scalarInt(
       "SELECT CAST(pg_terminate_backend(CAST(? AS integer)) AS integer)", [.int(Int64(db.backendPID))])
     #expect { try db.commit() } throws: { ($0 as! PostgreSQLError).kind == .unavailable }
+    // No reconnection inside the lost transaction: statements fail until the rollback, so none
+    // runs outside the transaction it belonged to.
+    #expect { try db.run("INSERT INTO t VALUES (?)", [.int(6)]) } throws: {
+      ($0 as! PostgreSQLError).kind == .unavailable
+    }
+    #expect { try db.savepoint("r") } throws: { ($0 as! PostgreSQLError).kind == .unavailable }
     db.rollback()
+    #expect { try db.commit() } throws: { ($0 as! PostgreSQLError).sqlState == "25P01" }
     try db.transaction { () throws(PostgreSQLError) in try db.run("INSERT INTO t VALUES (?)", [.int(5)]) }
     #expect(try db.query("SELECT id FROM t ORDER BY id") { $0.int64(0) } == [1, 3, 5])
     #expect(db.reconnects == 2)
