@@ -479,3 +479,40 @@ import Testing
     #expect { try db.run("TRUNCATE events") } throws: { ($0 as! PostgreSQLError).sqlState == "P0001" }
   }
 }
+
+/// The warning of a cancelled synchronous-replication wait turns success into `.unavailable` (the
+/// real thing, with a standby, is in Tests/python/test_pg_failover.py).
+@Suite struct LocalCommitWarningTests {
+  static let raise = """
+    RAISE WARNING 'canceling wait for synchronous replication due to user request'
+      USING DETAIL = 'The transaction has already committed locally, but might not have been replicated to the standby.'
+    """
+
+  @Test func theWarningIsAnError() throws {
+    let db = try TestServer.admin()
+    #expect { try db.execute("DO $$ BEGIN \(Self.raise); END $$") } throws: {
+      ($0 as! PostgreSQLError).kind == .unavailable
+    }
+    try db.execute("DO $$ BEGIN RAISE WARNING 'something else'; END $$")
+  }
+
+  @Test func anyWarningAtCommitIsNotAnAcknowledgement() throws {
+    let schema = try TestSchema()
+    let db = try schema.connect()
+    try db.execute(
+      """
+      CREATE TABLE t (id BIGINT);
+      CREATE FUNCTION warn() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE WARNING 'ein übersetzter Text'; RETURN NULL; END $$;
+      CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW EXECUTE FUNCTION warn();
+      """)
+    try db.begin()
+    try db.run("INSERT INTO t VALUES (1)")
+    #expect { try db.commit() } throws: { ($0 as! PostgreSQLError).kind == .unavailable }
+    #expect(!db.isInTransaction)
+    try db.begin()
+    try db.run("SELECT 1")
+    try db.commit()
+  }
+}
