@@ -15,6 +15,15 @@ let package = Package(
       providers: [.apt(["libsqlite3-dev"])]
     ),
     .target(name: "SQLite", dependencies: ["CSQLite"]),
+    .systemLibrary(
+      name: "CLibPQ",
+      path: "Sources/CLibPQ",
+      pkgConfig: "libpq",
+      providers: [.apt(["libpq-dev"])]
+    ),
+    .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
+    // Drives the PostgreSQL module for the failover tests and Benchmarks/postgresql.md.
+    .executableTarget(name: "pg-probe", dependencies: ["PostgreSQL"]),
     .target(name: "JSON", linkerSettings: [.linkedLibrary("m")]),
     .target(name: "CreditCrypto"),
     .target(name: "JSONRPC", dependencies: ["JSON"]),
@@ -30,6 +39,7 @@ let package = Package(
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+    .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
     .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "CreditStore"]),
     .testTarget(name: "CreditStoreTests", dependencies: ["CreditStore", "CreditCore", "SQLite"]),
