@@ -28,10 +28,11 @@ let package = Package(
     .target(name: "CreditCrypto"),
     .target(name: "JSONRPC", dependencies: ["JSON"]),
     .target(name: "CreditCore", dependencies: ["CreditCrypto"]),
-    .target(name: "CreditStore", dependencies: ["CreditCore", "SQLite"]),
+    .target(name: "CreditStore", dependencies: ["CreditCore", "SQLite", "PostgreSQL"]),
     .target(name: "CreditRPC", dependencies: ["CreditCore", "JSONRPC", "JSON", "CreditCrypto"]),
     .executableTarget(
-      name: "credit-rpc", dependencies: ["CreditRPC", "CreditCore", "CreditStore", "JSONRPC", "SQLite"],
+      name: "credit-rpc",
+      dependencies: ["CreditRPC", "CreditCore", "CreditStore", "JSONRPC", "SQLite", "PostgreSQL"],
       // A statically linked Swift runtime halves the start-up time (see README, Performance).
       linkerSettings: [.unsafeFlags(["-static-stdlib"])]
     ),
@@ -39,7 +40,7 @@ let package = Package(
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
-    .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
+    .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "CreditStore"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
     .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "CreditStore"]),
     .testTarget(name: "CreditStoreTests", dependencies: ["CreditStore", "CreditCore", "SQLite"]),

@@ -57,11 +57,6 @@ extension SQLStore {
 
   public func nextSequence(_ name: String) throws -> Int64 {
     try flush()
-    return try connection.one(
-      """
-      INSERT INTO counters (name, value) VALUES (?, 1)
-      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value
-      """, [.text(name)]
-    ) { $0.int64(0) } ?? 1
+    return try connection.nextSequenceValue(name)
   }
 }

@@ -2,6 +2,7 @@ import CreditCore
 import CreditRPC
 import CreditStore
 import JSONRPC
+import PostgreSQL
 import SQLite
 
 #if canImport(Glibc)
@@ -142,26 +143,51 @@ if let p = options.db ?? env("CREDIT_RPC_DB").flatMap({ $0.isEmpty ? nil : $0 })
   path = p
 }
 
-let db: Database
-do {
-  db = try StoreOpener.open(path: path, now: clock.now)
-} catch {
-  fail("\(error)", code: 1)
-}
-
+// The store: a PostgreSQL URI, or an SQLite file.
+let store: SQLStore
+let closeStore: () -> Void
+/// How the database is named in logs: a URI without its password.
+let shownPath: String
+let traceSink: ((String) -> Void)?
 if let traceFile = options.traceSQL {
   let fd = open(traceFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
   guard fd >= 0, let f = fdopen(fd, "a") else { fail("cannot open --trace-sql file \(traceFile)", code: 1) }
   // Line-buffered, so that a reader sees each statement as it runs (statements per request).
   setvbuf(f, nil, _IOLBF, 0)
-  db.trace { sql in
+  traceSink = { sql in
     fputs(sql, f)
     fputs("\n", f)
   }
+} else {
+  traceSink = nil
+}
+if PostgreSQLOpener.isURI(path) {
+  let pg: PostgreSQL.Connection
+  do {
+    pg = try PostgreSQLOpener.open(uri: path, now: clock.now)
+  } catch {
+    fail("\(error)", code: 1)
+  }
+  // The statement text only (with `?`): never a value, never the connection string.
+  if let traceSink { pg.trace(traceSink) }
+  store = SQLStore(PostgreSQLConnection(pg))
+  closeStore = { pg.close() }
+  shownPath = pg.redactedConnectionString
+} else {
+  let db: Database
+  do {
+    db = try StoreOpener.open(path: path, now: clock.now)
+  } catch {
+    fail("\(error)", code: 1)
+  }
+  if let traceSink { db.trace(traceSink) }
+  store = SQLStore(SQLiteConnection(db))
+  // Closing checkpoints the WAL into the database file.
+  closeStore = { db.close() }
+  shownPath = path == ":memory:" ? "an in-memory database" : path
 }
 
-let service = CreditService(
-  store: SQLStore(SQLiteConnection(db)), clock: clock, deterministicIds: testClock != nil)
+let service = CreditService(store: store, clock: clock, deterministicIds: testClock != nil)
 let server = Server(service: service, principal: principal, testClock: testClock, logger: logger)
 let transport = LineServer(
   input: 0, output: protocolOut, limits: TransportLimits(maxLineBytes: options.maxLineBytes), handler: server)
@@ -170,12 +196,12 @@ transport.framingDecided = { framing in
   // and errors go there.
   if framing == .headers, !options.logLevelGiven { logger.level = .warning }
   logger.info(
-    "serving \(path == ":memory:" ? "an in-memory database" : path) as \(principal), "
+    "serving \(shownPath) as \(principal), "
       + (framing == .headers ? "Content-Length framing" : "one message per line"))
 }
 let end = transport.run()
-// Everything answered is committed already; closing checkpoints the WAL into the database file.
-db.close()
+// Everything answered is committed already.
+closeStore()
 if end == .unreadableHeader {
   logger.error("a message header could not be read (see the -32700 answer); stopped")
   exit(1)

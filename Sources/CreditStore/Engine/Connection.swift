@@ -67,6 +67,11 @@ public protocol Connection: AnyObject {
   func rollback(to name: String)
   /// False once the transaction has ended, including when the engine ended it on its own.
   var isInTransaction: Bool { get }
+
+  /// The next value of a named sequence: 1, 2, 3 ... (`name` is lowercase letters). Ids are
+  /// unique and increasing; an engine may leave gaps (PostgreSQL hands them out outside the
+  /// transaction, so that writers do not queue on one row).
+  func nextSequenceValue(_ name: String) throws -> Int64
 }
 
 extension Connection {

@@ -73,6 +73,16 @@ public final class SQLiteConnection: Connection {
 
   public var isInTransaction: Bool { database.isInTransaction }
 
+  /// A row per name in `counters`, inside the transaction (the file has one writer at a time).
+  public func nextSequenceValue(_ name: String) throws -> Int64 {
+    try one(
+      """
+      INSERT INTO counters (name, value) VALUES (?, 1)
+      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value
+      """, [.text(name)]
+    ) { $0.int64(0) } ?? 1
+  }
+
   /// SQLite's result codes in the store's words.
   public static func classify(_ e: SQLiteError) -> StoreError {
     let kind: StoreError.Kind
