@@ -69,6 +69,16 @@ extension Schema {
 
   private func format(_ d: Double) -> String { JSONNumber(d).text }
 
+  /// U+0000 is refused in every string, whatever the field: PostgreSQL's text cannot hold it, and
+  /// both engines answer alike (SPEC section 7).
+  private func refuseNUL(_ s: String, _ path: String) throws(RPCError) {
+    if s.utf8.contains(0) {
+      throw .invalidParams(
+        "Field '\(path)' contains the character U+0000, which is not accepted in any text.", field: path,
+        reason: "nul_character")
+    }
+  }
+
   public func validate(_ value: JSONValue, path: String) throws(RPCError) {
     func wrong(_ detail: String = "") -> RPCError {
       .invalidParams("Field '\(path)' must be \(expected)\(detail).", field: path)
@@ -80,6 +90,7 @@ extension Schema {
       guard value.isNull else { throw wrong() }
     case .string(let format, let minLength, let maxLength):
       guard case .string(let s) = value else { throw wrong() }
+      try refuseNUL(s, path)
       let bytes = s.utf8.count
       if bytes > maxLength, s.unicodeScalars.count > maxLength {
         throw .invalidParams(
@@ -94,7 +105,9 @@ extension Schema {
       }
       if let format, !format.isValid(s) { throw wrong() }
     case .enumeration(let values):
-      guard case .string(let s) = value, values.contains(s) else { throw wrong() }
+      guard case .string(let s) = value else { throw wrong() }
+      try refuseNUL(s, path)
+      guard values.contains(s) else { throw wrong() }
     case .integer(let lo, let hi):
       guard case .number(let n) = value, let i = n.int64 else { throw wrong() }
       if let lo, i < lo { throw wrong() }

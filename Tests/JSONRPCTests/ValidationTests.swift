@@ -76,6 +76,18 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
 
   static let invalid: [ValidationCase] = [
     ValidationCase(
+      "U+0000 in a string", #"{"learnerId":"a\u0000","count":3}"#, field: "learnerId",
+      reason: "nul_character",
+      message: "U+0000"),
+    ValidationCase(
+      "U+0000 in a nested string, however long",
+      #"{"learnerId":"ada","count":3,"payment":{"method":"card","token":"\u0000-longer-than-ten"}}"#,
+      field: "payment.token", reason: "nul_character", message: "U+0000"),
+    ValidationCase(
+      "U+0000 in an enumeration",
+      #"{"learnerId":"ada","count":3,"payment":{"method":"card\u0000","token":"t"}}"#,
+      field: "payment.method", reason: "nul_character", message: "U+0000"),
+    ValidationCase(
       "missing field", #"{"count":3}"#, field: "learnerId", reason: "missing_field",
       message: "Missing required field 'learnerId'"),
     ValidationCase(

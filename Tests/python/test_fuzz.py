@@ -178,7 +178,6 @@ def test_injection_strings_as_ids_are_stored_verbatim(db_path):
 # --- odd Unicode round trips -----------------------------------------------------------------
 
 ODD_TEXTS = [
-    "NUL\u0000inside",
     "\u202eright-to-left override\u202c and \u200f mark",
     "emoji \U0001F600 \U0001F469\u200D\U0001F4BB and e\u0301",
     "line\u2028separator\u2029paragraph",
@@ -197,13 +196,30 @@ def test_odd_unicode_text_round_trips_verbatim(db_path, text):
         learner = {"learnerId": "uni", "fullName": text, "email": "u@example.org", "country": "JP",
                    "mailingAddress": text}
         assert r.call("createLearner", **learner) == learner
-        assert r.call("createLearner", **learner) == learner  # not truncated at a NUL: the same data
+        assert r.call("createLearner", **learner) == learner
         with pytest.raises(RpcError) as e:
-            r.call("createLearner", **{**learner, "fullName": text.split("\u0000")[0] + "x"})
+            r.call("createLearner", **{**learner, "fullName": text + "x"})
         assert e.value.code == -32002
     # Restarted: the same bytes come back from the file.
     with Rpc(db=str(db_path), test_clock=CLOCK) as r:
         assert r.call("listCourses")["courses"][0]["title"] == text
+
+
+@pytest.mark.parametrize("field", ["title", "courseId"])
+def test_nul_character_is_refused_in_any_string_parameter(field):
+    """PostgreSQL text cannot hold U+0000: both engines refuse it in validation (SPEC section 7)."""
+    params = {"courseId": "course-v1:Uni+U1+2026", "title": "T", "startsAt": "2026-01-01T00:00:00Z",
+              "endsAt": "2026-12-31T23:59:59Z"}
+    params[field] = params[field] + "\u0000"
+    with Rpc(test_clock=CLOCK) as r:
+        with pytest.raises(RpcError) as e:
+            r.call("createCourse", **params)
+        assert (e.value.code, e.value.reason, e.value.field) == (-32602, "nul_character", field), e.value.response
+        with pytest.raises(RpcError) as e:
+            r.call("createProvider", providerId="p", displayName="P", url="https://p.example",
+                   secrets=["s3cret-key-1", "s3cret-key-2\u0000"])
+        assert (e.value.code, e.value.reason, e.value.field) == (-32602, "nul_character", "secrets[1]")
+        assert r.call("listCourses")["courses"] == []
 
 
 def test_lone_surrogate_escape_is_read_as_replacement_character():

@@ -500,6 +500,9 @@ class Generator:
         raw_ok = not any(0xD800 <= ord(c) <= 0xDFFF for c in params[p["name"]])
         data = self.dump(self.call(m, params), ascii_only=not raw_ok or self.rng.random() < 0.5)
         within = len(params[p["name"]]) <= s.get("maxLength", 10 ** 9)
+        if "\u0000" in params[p["name"]]:
+            # U+0000 is refused in every string parameter, on both engines (SPEC section 7).
+            return data, _must_fail({-32602, -32007}, field=p["name"], reason="nul_character")
         return data, _forbid_reasons({"unknown_field", "duplicate_field"} | ({"too_long"} if within else set()))
 
     def gen_injection(self):
@@ -642,10 +645,14 @@ class Generator:
         return self.rng.choice([b"", b" ", b"\t", b"\r", b" \t \r"]), None
 
 
-def _must_fail(codes: set, field: str | None = None):
+def _must_fail(codes: set, field: str | None = None, reason: str | None = None):
+    """The answer must be an error with one of `codes`; with `reason`, that data.reason and data.field."""
     def refine(m: Member):
         m.codes = codes
         m.must_fail = True
+        if reason is not None:
+            m.reasons = {reason}
+            m.field = field
     return refine
 
 
@@ -721,6 +728,10 @@ class Checker:
                 return
             if m.codes is not None and code not in m.codes:
                 raise AssertionError(f"error code {code}, expected one of {sorted(m.codes)}: {r!r} to {where}")
+            if m.reasons is not None and code != -32007 and (e["data"]["reason"] not in m.reasons
+                                          or e["data"].get("field") != getattr(m, "field", None)):
+                raise AssertionError(f"expected reason {sorted(m.reasons)} for field {getattr(m, 'field', None)}: "
+                                     f"{r!r} to {where}")
             bad = getattr(m, "forbidden_reasons", None)
             if bad and e["data"]["reason"] in bad:
                 raise AssertionError(f"a schema-valid call refused with {e['data']['reason']}: {r!r} to {where}")
