@@ -72,13 +72,21 @@ public final class Server: GroupHandler {
     return outcomes
   }
 
-  /// What the writes of a group touch: the learner of each request, the course of a course-wide
-  /// change, and everything for a request that names its data by an id only.
+  /// Course-wide changes that reach every enrolled learner's standing, events and emails: they
+  /// lock everything, since each learner's writers hold only that learner's key (and its
+  /// notifications must commit in id order).
+  static let reachesEveryLearner: Set<String> = ["setCreditRequirements"]
+
+  /// What the writes of a group touch: the learner of each request, the course of a change to a
+  /// course's own data, and everything for a change that reaches every learner of a course or
+  /// names its data by an id only (its learner is known only once it is read).
   func lockKeys(_ requests: [Request]) -> [LockKey] {
     var keys = Set<LockKey>()
     for request in requests where table[request.method]?.mutates ?? false {
       let params = request.params ?? JSONObject()
-      if let learnerId = params["learnerId"]?.stringValue {
+      if Self.reachesEveryLearner.contains(request.method) {
+        keys.insert(.everything)
+      } else if let learnerId = params["learnerId"]?.stringValue {
         keys.insert(.learner(learnerId))
       } else if let courseId = params["courseId"]?.stringValue {
         keys.insert(.course(courseId))

@@ -7,11 +7,15 @@ Everything here drives the real process through pipes, as a client's harness wou
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import itertools
 import json
 import os
 import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +35,120 @@ EXAMPLE_CLOCK = "2026-01-01T00:00:00Z"
 TIMEOUT = 20.0
 
 _binary: str | None = None
+
+# --- engines ----------------------------------------------------------------------------------
+#
+# The tests drive SQLite by default. $CREDIT_RPC_TEST_ENGINE=postgresql runs every test on
+# PostgreSQL instead (tests about SQLite files are skipped: marker `sqlite_only`); in the default
+# run, the modules marked `both_engines` run once per engine. On PostgreSQL a throwaway cluster
+# (scripts/pg-cluster) is started on first use and stopped at exit; each `--db` value becomes a
+# schema of its own (":memory:" a fresh one per process, a file path one per path, so that the
+# processes of one test share it), through the URI's search_path.
+
+ENGINES = ("sqlite", "postgresql")
+ENGINE_ALL = os.environ.get("CREDIT_RPC_TEST_ENGINE", "sqlite")
+assert ENGINE_ALL in ENGINES, f"CREDIT_RPC_TEST_ENGINE must be one of {ENGINES}, not {ENGINE_ALL!r}"
+_engine = [ENGINE_ALL]
+
+
+def current_engine() -> str:
+    return _engine[0]
+
+
+class PgCluster:
+    """One throwaway primary for the session, and a psql session on it for setup and checks."""
+
+    def __init__(self):
+        out = subprocess.run([str(REPO_ROOT / "scripts" / "pg-cluster"), "start"],
+                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, f"scripts/pg-cluster start failed: {out.stderr}"
+        self.env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+        self.dir = self.env["PG_CLUSTER_DIR"]
+        self.port = self.env["PG_PRIMARY_PORT"]
+        self.base = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._psql = subprocess.Popen(
+            [self.env["PG_BIN"] + "/psql", "-X", "-q", "-A", "-t", "-F", "|", "-h", "127.0.0.1", "-p", self.port,
+             "-U", "postgres", "postgres"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self._lock = threading.Lock()
+        self._names = itertools.count()
+        self._by_path: dict[str, str] = {}
+
+    def sql(self, statements: str) -> list[list[str]]:
+        """Runs SQL in the session; returns the rows (columns split). Fails on any error."""
+        with self._lock:
+            self._psql.stdin.write(statements.rstrip().rstrip(";") + ";\n\\echo __done__\n")
+            self._psql.stdin.flush()
+            rows = []
+            while True:
+                line = self._psql.stdout.readline()
+                assert line, "psql ended"
+                line = line.rstrip("\n")
+                if line == "__done__":
+                    break
+                rows.append(line)
+        errors = [r for r in rows if r.startswith(("ERROR:", "psql:"))]
+        assert not errors, f"{statements}: {errors}"
+        return [r.split("|") for r in rows]
+
+    def schema_uri(self, schema: str) -> str:
+        return f"{self.base}?options=-csearch_path%3D{schema}"
+
+    def new_schema(self) -> str:
+        name = f"t{os.getpid()}_{next(self._names)}"
+        self.sql(f"CREATE SCHEMA {name}")
+        return name
+
+    def schema_for_path(self, path: str) -> str:
+        """The schema standing for a database file path (created on first use)."""
+        if path not in self._by_path:
+            name = "f" + hashlib.sha256(path.encode()).hexdigest()[:20]
+            self.sql(f"CREATE SCHEMA IF NOT EXISTS {name}")
+            self._by_path[path] = name
+        return self._by_path[path]
+
+    def in_schema(self, db: str, query: str) -> list[list[str]]:
+        """Rows of `query` in the schema that `db` (a --db value of a test) maps to."""
+        return self.sql(f"SET search_path = {self.schema_for_path(str(db))}; {query}")
+
+    def stop(self) -> None:
+        try:
+            self._psql.stdin.close()
+            self._psql.wait(10)
+        except Exception:
+            pass
+        subprocess.run([str(REPO_ROOT / "scripts" / "pg-cluster"), "stop", self.dir],
+                       capture_output=True, timeout=60)
+
+
+_cluster: list[PgCluster] = []
+
+
+def pg_cluster() -> PgCluster:
+    if not _cluster:
+        _cluster.append(PgCluster())
+        atexit.register(_cluster[0].stop)
+    return _cluster[0]
+
+
+def engine_db(db) -> str:
+    """The --db value that stands for `db` (":memory:" or a file path) on the current engine."""
+    db = str(db)
+    if current_engine() == "sqlite" or db.startswith(("postgresql://", "postgres://")):
+        return db
+    c = pg_cluster()
+    return c.schema_uri(c.new_schema() if db == ":memory:" else c.schema_for_path(db))
+
+
+def engine_args(args) -> list[str]:
+    """`args` with the value of --db (or --db=) mapped by engine_db."""
+    out = list(args)
+    for i, a in enumerate(out):
+        if a == "--db" and i + 1 < len(out):
+            out[i + 1] = engine_db(out[i + 1])
+        elif a.startswith("--db="):
+            out[i] = "--db=" + engine_db(a[5:])
+    return out
 
 
 def binary() -> str:
@@ -73,7 +191,7 @@ def run_raw(data: bytes, *args: str, env: dict[str, str] | None = None,
     """Pipes `data` into the binary with `args`; returns the completed process (bytes)."""
     try:
         return subprocess.run(
-            [binary(), *args], input=data, capture_output=True,
+            [binary(), *engine_args(args)], input=data, capture_output=True,
             env=env if env is not None else base_env(), timeout=timeout,
         )
     except subprocess.TimeoutExpired as e:
@@ -144,7 +262,7 @@ class Rpc:
 
     def __init__(self, *extra: str, db: str = ":memory:", test_clock: str | None = None,
                  as_: str | None = None, env: dict[str, str] | None = None, timeout: float = TIMEOUT):
-        args = [binary(), "--db", db]
+        args = [binary(), "--db", engine_db(db)]
         if test_clock:
             args += ["--test-clock", test_clock]
         if as_:
@@ -240,6 +358,33 @@ class Rpc:
                 assert rc == 0, f"exit {rc}, stderr: {err}"
             else:
                 self.kill()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about SQLite files; skipped when all tests run on PostgreSQL")
+    config.addinivalue_line("markers", "both_engines: runs once per engine in the default run")
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" not in metafunc.fixturenames:
+        return
+    if ENGINE_ALL == "postgresql":
+        metafunc.parametrize("engine", ["postgresql"], indirect=True)
+    elif metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", list(ENGINES), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def engine(request):
+    """The engine a test runs on (see the top of this file)."""
+    name = getattr(request, "param", ENGINE_ALL)
+    if name == "postgresql" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about SQLite files")
+    _engine[0] = name
+    try:
+        yield name
+    finally:
+        _engine[0] = ENGINE_ALL
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from regenerate_examples import example_files, expected_path, run_example
 
 EXAMPLES = example_files()
 
+# The same answers on both engines, byte for byte (SPEC section 7).
+pytestmark = pytest.mark.both_engines
+
 
 def test_examples_exist():
     names = {p.name for p in EXAMPLES}
@@ -25,8 +28,10 @@ def test_examples_exist():
 
 @pytest.mark.parametrize("requests", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_replays_exactly(requests):
-    expected_lines = expected_path(requests).read_text(encoding="utf-8").splitlines()
-    actual_lines = run_example(requests).decode("utf-8").splitlines()
+    expected_bytes = expected_path(requests).read_bytes()
+    actual_bytes = run_example(requests)
+    expected_lines = expected_bytes.decode("utf-8").splitlines()
+    actual_lines = actual_bytes.decode("utf-8").splitlines()
     request_lines = [x for x in requests.read_text(encoding="utf-8").splitlines() if x.strip(" \t\r")]
     for i, (want, got) in enumerate(zip(expected_lines, actual_lines), start=1):
         if json.loads(want) != json.loads(got):
@@ -38,6 +43,7 @@ def test_example_replays_exactly(requests):
                 "If the change is intended: python3 Tests/python/regenerate_examples.py, then review the diff.")
     assert len(actual_lines) == len(expected_lines), (
         f"{requests.name}: {len(actual_lines)} response lines, expected {len(expected_lines)}")
+    assert actual_bytes == expected_bytes, f"{requests.name}: the same values, but not byte for byte"
 
 
 def test_every_expected_file_has_requests():

@@ -14,6 +14,9 @@ import pytest
 
 from world import COURSE, ENDS, STARTS, World as BaseWorld, world_fixture, image, shift
 
+# Engine-neutral: runs on SQLite and on PostgreSQL (SPEC section 7).
+pytestmark = pytest.mark.both_engines
+
 # --- Helpers (those shared with the other end-to-end file are in world.py) -----------------
 
 EXAM = "final"

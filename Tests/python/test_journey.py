@@ -7,6 +7,9 @@ import pytest
 
 from conftest import COURSE_ID, Rpc, RpcError
 
+# Engine-neutral: runs on SQLite and on PostgreSQL (SPEC section 7).
+pytestmark = pytest.mark.both_engines
+
 START = "2026-03-01T00:00:00Z"
 END = "2026-06-30T23:59:59Z"
 AFTER_END = "2026-07-01T00:00:00Z"

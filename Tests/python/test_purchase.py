@@ -19,6 +19,9 @@ import pytest
 from conftest import Rpc, RpcError
 from world import COURSE, ENDS, STARTS, World as BaseWorld, world_fixture, image, parse_time, shift
 
+# Engine-neutral: runs on SQLite and on PostgreSQL (SPEC section 7).
+pytestmark = pytest.mark.both_engines
+
 # --- Helpers (those shared with the other end-to-end file are in world.py) -----------------
 
 DEADLINE = "2027-06-30T23:59:59Z"  # ENDS + 365 days
