@@ -368,6 +368,8 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     if "engine" not in metafunc.fixturenames:
         return
+    if any(m.args and m.args[0] == "engine" for m in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its engine
     if ENGINE_ALL == "postgresql":
         metafunc.parametrize("engine", ["postgresql"], indirect=True)
     elif metafunc.definition.get_closest_marker("both_engines"):
@@ -378,6 +380,8 @@ def pytest_generate_tests(metafunc):
 def engine(request):
     """The engine a test runs on (see the top of this file)."""
     name = getattr(request, "param", ENGINE_ALL)
+    if name == "sqlite" and ENGINE_ALL == "postgresql":
+        pytest.skip("all tests run on PostgreSQL")
     if name == "postgresql" and request.node.get_closest_marker("sqlite_only"):
         pytest.skip("about SQLite files")
     _engine[0] = name

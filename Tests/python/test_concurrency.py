@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, base_env, binary
+from conftest import REPO_ROOT, base_env, binary, current_engine, engine_db, pg_cluster
 
 sys.path.insert(0, str(REPO_ROOT / "Tests" / "tools"))
 from harness import Piped, request_line, run_piped  # noqa: E402
@@ -60,7 +60,7 @@ def setup_catalog(db: Path) -> None:
         request_line(4, "setCreditRequirements", {"courseId": COURSE,
                                                   "requirements": [{"kind": "grade", "minGrade": 0.8}]}),
     ]
-    out, err, rc, _ = run_piped(binary(), ["--db", str(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
+    out, err, rc, _ = run_piped(binary(), ["--db", engine_db(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
     assert rc == 0 and len(out) == 4 and all(b'"result"' in x for x in out), (out, err)
 
 
@@ -132,7 +132,7 @@ def race_once(db: Path, seed: int) -> None:
     rng = random.Random(seed)
     setup_catalog(db)
     scripts = [script(p, rng) for p in range(PROCESSES)]
-    procs = [Piped(binary(), ["--db", str(db), "--test-clock", CLOCK], env=base_env()) for _ in range(PROCESSES)]
+    procs = [Piped(binary(), ["--db", engine_db(db), "--test-clock", CLOCK], env=base_env()) for _ in range(PROCESSES)]
     try:
         # Every process has opened the file before the race starts.
         for p in procs:
@@ -184,15 +184,22 @@ def race_once(db: Path, seed: int) -> None:
                 if m:
                     assert float(m.group(1)) in recorded, where
 
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        assert [r[0] for r in con.execute("PRAGMA integrity_check")] == ["ok"]
-        keys = dict(con.execute("SELECT learner_id, idempotency_key FROM orders").fetchall())
-        n_orders = con.execute("SELECT learner_id, count(*) FROM orders GROUP BY learner_id").fetchall()
-        n_learners = con.execute("SELECT count(*) FROM learners").fetchone()[0]
-        n_enroll = con.execute("SELECT count(*) FROM enrollments").fetchone()[0]
-    finally:
-        con.close()
+    if current_engine() == "postgresql":
+        c = pg_cluster()
+        keys = dict(c.in_schema(db, "SELECT learner_id, idempotency_key FROM orders"))
+        n_orders = [(a, int(b)) for a, b in c.in_schema(db, "SELECT learner_id, count(*) FROM orders GROUP BY learner_id")]
+        n_learners = int(c.in_schema(db, "SELECT count(*) FROM learners")[0][0])
+        n_enroll = int(c.in_schema(db, "SELECT count(*) FROM enrollments")[0][0])
+    else:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            assert [r[0] for r in con.execute("PRAGMA integrity_check")] == ["ok"]
+            keys = dict(con.execute("SELECT learner_id, idempotency_key FROM orders").fetchall())
+            n_orders = con.execute("SELECT learner_id, count(*) FROM orders GROUP BY learner_id").fetchall()
+            n_learners = con.execute("SELECT count(*) FROM learners").fetchone()[0]
+            n_enroll = con.execute("SELECT count(*) FROM enrollments").fetchone()[0]
+        finally:
+            con.close()
     assert n_learners == len(BUYERS) + 1 and n_enroll == len(BUYERS) + 1
     assert sorted(n_orders) == [(lid, 1) for lid in BUYERS], f"one purchase per learner: {n_orders}"
     for lid in BUYERS:
@@ -210,7 +217,7 @@ def race_once(db: Path, seed: int) -> None:
         lines.append(request_line(2 * i, "listNotifications", {"learnerId": lid}))
         lines.append(request_line(2 * i + 1, "getHistory", {"learnerId": lid, "courseId": COURSE}))
     lines.append(request_line("req", "getRequirements", {"learnerId": GRADED, "courseId": COURSE}))
-    out, err, rc, _ = run_piped(binary(), ["--db", str(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
+    out, err, rc, _ = run_piped(binary(), ["--db", engine_db(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
     assert rc == 0 and len(out) == len(lines), err
     rs = [json.loads(x) for x in out]
     for i, lid in enumerate(BUYERS):
@@ -255,7 +262,7 @@ def race_decisions(db: Path, requests: dict, rng: random.Random) -> None:
                 "providerId": "race", "requestId": requests[lid], "status": status, "timestamp": NOW,
                 "signature": sign(signed)})))
         scripts.append(lines)
-    procs = [Piped(binary(), ["--db", str(db), "--test-clock", CLOCK, "--as", "provider:race"], env=base_env())
+    procs = [Piped(binary(), ["--db", engine_db(db), "--test-clock", CLOCK, "--as", "provider:race"], env=base_env())
              for _ in range(PROCESSES)]
     try:
         go = threading.Event()
@@ -277,7 +284,7 @@ def race_decisions(db: Path, requests: dict, rng: random.Random) -> None:
             outcomes[lid].append((status, json.loads(raw)))
     lines = [request_line(lid, "getCreditRequest", {"requestId": rid}) for lid, rid in requests.items()]
     lines += [request_line("n-" + lid, "listNotifications", {"learnerId": lid}) for lid in requests]
-    out, err, rc, _ = run_piped(binary(), ["--db", str(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
+    out, err, rc, _ = run_piped(binary(), ["--db", engine_db(db), "--test-clock", CLOCK], b"".join(lines), TIMEOUT)
     assert rc == 0, err
     answers = {a["id"]: a for a in map(json.loads, out)}
     for lid in requests:
@@ -301,11 +308,83 @@ def test_eight_processes_race_on_the_same_learners(tmp_path, run):
         raise AssertionError(f"racing run {run}, seed {seed} (CREDIT_RPC_CONCURRENCY_SEED={SEED}): {e}") from None
 
 
+PG_RUNS = int(os.environ.get("CREDIT_RPC_CONCURRENCY_RUNS_PG", "3"))
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("run", range(PG_RUNS))
+def test_eight_processes_race_on_the_same_learners_on_postgresql(tmp_path, run, engine):
+    """The same race across processes on PostgreSQL (advisory locks per learner, no file lock):
+    one purchase per learner, no lost grade, one email ($CREDIT_RPC_CONCURRENCY_RUNS_PG runs)."""
+    seed = SEED + 1000 + run
+    try:
+        race_once(tmp_path / "race.sqlite", seed)
+    except AssertionError as e:
+        raise AssertionError(f"racing run {run} on PostgreSQL, seed {seed}: {e}") from None
+
+
+def advisory_key(text: str) -> int:
+    """PostgreSQL.Connection.advisoryKey: FNV-1a of the UTF-8 bytes, as a signed 64-bit integer."""
+    h = 0xCBF29CE484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_postgresql_writers_of_other_learners_do_not_wait(tmp_path, engine):
+    """While another session holds learner A's lock, writes for B are served at once, reads too,
+    and a write for A waits for the lock timeout (5 s) and is answered database_busy, unstored."""
+    db = tmp_path / "locks.sqlite"
+    _migrated(db)
+    c = pg_cluster()
+    holder = c.sql  # the cluster's psql session holds the locks (session-level, same key space)
+    holder(f"SELECT pg_advisory_lock_shared({advisory_key('credit-rpc:everything')}), "
+           f"pg_advisory_lock({advisory_key('credit-rpc:learner:held')})")
+    try:
+        with Piped(binary(), ["--db", engine_db(db)], env=base_env()) as p:
+            for i in range(3):
+                r, took = _send(p, _create(i, f"free{i}"))
+                assert "result" in r and took < 3, (r, took)
+            r, took = _send(p, {"jsonrpc": "2.0", "id": 9, "method": "listCourses"})
+            assert "result" in r, r
+            r, took = _send(p, _create(10, "held"))
+            assert r["error"]["code"] == -32010 and r["error"]["data"]["reason"] == "database_busy", r
+            assert 4.0 <= took <= 15, took
+            p.close_stdin()
+            assert p.wait(TIMEOUT) == 0, p.stderr()
+    finally:
+        holder("SELECT pg_advisory_unlock_all()")
+    assert c.in_schema(db, "SELECT learner_id FROM learners ORDER BY learner_id") == [["free0"], ["free1"], ["free2"]]
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_eight_processes_create_and_migrate_a_new_postgresql_database_at_once(tmp_path, engine):
+    """All start on an empty database: one migrates (under an advisory lock), none fails."""
+    c = pg_cluster()
+    for trial in range(3):
+        db = tmp_path / f"new{trial}.sqlite"
+        procs = [Piped(binary(), ["--db", engine_db(db)], env=base_env()) for _ in range(PROCESSES)]
+        try:
+            for k, p in enumerate(procs):
+                p.feed(request_line(k, "createLearner", learner(f"p{k}")) + request_line("l", "listCourses"))
+            for k, p in enumerate(procs):
+                lines = p.read_available(time.monotonic() + TIMEOUT)
+                assert p.wait(TIMEOUT) == 0, f"process {k} on a new database: {p.stderr()}"
+                rs = [json.loads(x) for x in lines]
+                assert len(rs) == 2 and all("result" in r for r in rs), (k, rs, p.stderr())
+        finally:
+            for p in procs:
+                p.cleanup()
+        assert c.in_schema(db, "SELECT count(*) FROM learners") == [[str(PROCESSES)]]
+        assert c.in_schema(db, "SELECT version FROM schema_migrations ORDER BY version") == [["1"], ["2"]]
+
+
 # --- A lock held past the busy timeout --------------------------------------------------------
 
 
 def _migrated(db: Path) -> None:
-    out, err, rc, _ = run_piped(binary(), ["--db", str(db)], request_line(1, "listCourses"), TIMEOUT)
+    out, err, rc, _ = run_piped(binary(), ["--db", engine_db(db)], request_line(1, "listCourses"), TIMEOUT)
     assert rc == 0 and out, err
 
 
@@ -328,10 +407,11 @@ def _create(id, lid):
     return {"jsonrpc": "2.0", "id": id, "method": "createLearner", "params": learner(lid)}
 
 
+@pytest.mark.sqlite_only
 def test_lock_held_past_busy_timeout_gives_unavailable(tmp_path):
     db = tmp_path / "busy.sqlite"
     _migrated(db)
-    with Piped(binary(), ["--db", str(db)], env=base_env()) as p:
+    with Piped(binary(), ["--db", engine_db(db)], env=base_env()) as p:
         r, _ = _send(p, _create(1, "before"))
         assert "result" in r, r
         lock = _hold_write_lock(db)
@@ -359,12 +439,13 @@ def test_lock_held_past_busy_timeout_gives_unavailable(tmp_path):
         assert p.wait(TIMEOUT) == 0, p.stderr()
 
 
+@pytest.mark.sqlite_only
 def test_busy_batch_fails_whole_and_changes_nothing(tmp_path):
     """A group that cannot get the lock answers every member, each with an error or a correct
     result, never a success that was not stored."""
     db = tmp_path / "busy-batch.sqlite"
     _migrated(db)
-    with Piped(binary(), ["--db", str(db)], env=base_env()) as p:
+    with Piped(binary(), ["--db", engine_db(db)], env=base_env()) as p:
         r, _ = _send(p, {"jsonrpc": "2.0", "id": 0, "method": "listCourses"})
         lock = _hold_write_lock(db)
         try:
@@ -381,13 +462,14 @@ def test_busy_batch_fails_whole_and_changes_nothing(tmp_path):
         assert r["error"]["code"] == -32001, f"a write answered busy was stored: {r}"
 
 
+@pytest.mark.sqlite_only
 def test_process_started_while_lock_held_still_serves(tmp_path):
     db = tmp_path / "busy-start.sqlite"
     _migrated(db)
     lock = _hold_write_lock(db)
     try:
         out, err, rc, _ = run_piped(
-            binary(), ["--db", str(db)],
+            binary(), ["--db", engine_db(db)],
             request_line(1, "listCourses") + request_line(2, "createLearner", learner("late")), TIMEOUT)
     finally:
         lock.rollback()
@@ -398,11 +480,12 @@ def test_process_started_while_lock_held_still_serves(tmp_path):
     assert rs[1]["error"]["code"] == -32010 and rs[1]["error"]["data"]["reason"] == "database_busy"
 
 
+@pytest.mark.sqlite_only
 def test_eight_processes_create_and_migrate_a_new_file_at_once(tmp_path):
     """All start on a file that does not exist yet: one migrates, none fails or migrates twice."""
     for trial in range(5):
         db = tmp_path / f"new{trial}.sqlite"
-        procs = [Piped(binary(), ["--db", str(db)], env=base_env()) for _ in range(PROCESSES)]
+        procs = [Piped(binary(), ["--db", engine_db(db)], env=base_env()) for _ in range(PROCESSES)]
         try:
             for k, p in enumerate(procs):
                 p.feed(request_line(k, "createLearner", learner(f"p{k}")) + request_line("l", "listCourses"))
