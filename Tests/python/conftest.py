@@ -55,6 +55,20 @@ def current_engine() -> str:
     return _engine[0]
 
 
+class using_engine:
+    """`with using_engine("sqlite"):` runs a block on another engine than the test's."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        self.saved = _engine[0]
+        _engine[0] = self.name
+
+    def __exit__(self, *exc):
+        _engine[0] = self.saved
+
+
 class PgCluster:
     """One throwaway primary for the session, and a psql session on it for setup and checks."""
 

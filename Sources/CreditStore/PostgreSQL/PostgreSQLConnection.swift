@@ -53,6 +53,17 @@ public final class PostgreSQLConnection: Connection {
 
   public func begin(writing: Bool, lockKeys: [LockKey]) throws {
     do {
+      try open(writing: writing, lockKeys: lockKeys)
+    } catch let e as StoreError where e.kind == .unavailable && !database.isConnected {
+      // The connection was found lost at the start of a group (the server restarted, a failover
+      // happened while this process was idle): nothing of the group was sent, so it may begin
+      // once more on a new connection (libpq picks the writable host of a multi-host URI).
+      try open(writing: writing, lockKeys: lockKeys)
+    }
+  }
+
+  private func open(writing: Bool, lockKeys: [LockKey]) throws {
+    do {
       guard writing else {
         try database.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return
