@@ -8,6 +8,15 @@ extension SQLStore {
       SQLText.courseById, [.text(courseId)], Rows.course)
   }
 
+  public func courseFacts(_ courseId: String) throws -> Course? {
+    if let c = courseFacts[courseId] { return c }
+    guard var c = try course(courseId) else { return nil }
+    c.earnCredit = false
+    if courseFacts.count >= cacheLimit { courseFacts.removeAll(keepingCapacity: true) }
+    courseFacts[courseId] = c
+    return c
+  }
+
   public func courses() throws -> [Course] {
     try flush()
     return try connection.all(SQLText.allCourses, [], Rows.course)

@@ -6,6 +6,9 @@ public protocol Store: TransactionScope {
 
   /// A course with its `earnCredit` flag.
   func course(_ courseId: String) throws -> Course?
+  /// A course without its `earnCredit` flag (false here), which is all that never changes: may be
+  /// served from a cache.
+  func courseFacts(_ courseId: String) throws -> Course?
   /// Every course, by id, with its `earnCredit` flag.
   func courses() throws -> [Course]
   func insertCourse(_ course: Course, createdAt: Instant) throws
