@@ -66,14 +66,18 @@ public final class Server: GroupHandler {
     return outcomes
   }
 
-  /// What the writes of a group touch: the learner of each request, the course of a course-wide
-  /// change, and everything for a request that names its data by an id only.
+  /// What the writes of a group touch: the learner (in its course) of each request, the course of a
+  /// course-wide change, and everything for a request that names its data by an id only.
   func lockKeys(_ requests: [Request]) -> [LockKey] {
     var keys = Set<LockKey>()
     for request in requests where table[request.method]?.mutates ?? false {
       let params = request.params ?? JSONObject()
       if let learnerId = params["learnerId"]?.stringValue {
-        keys.insert(.learner(learnerId))
+        if let courseId = params["courseId"]?.stringValue {
+          keys.insert(.enrollment(learnerId: learnerId, courseId: courseId))
+        } else {
+          keys.insert(.learner(learnerId))
+        }
       } else if let courseId = params["courseId"]?.stringValue {
         keys.insert(.course(courseId))
       } else {
