@@ -73,13 +73,13 @@ public final class Server: GroupHandler {
   }
 
   /// Course-wide changes that reach every enrolled learner's standing, events and emails: they
-  /// lock everything, since each learner's writers hold only that learner's key (and its
-  /// notifications must commit in id order).
+  /// lock everything, so that each learner's notifications commit in id order (a learner's
+  /// writers in other courses do not hold this course's key).
   static let reachesEveryLearner: Set<String> = ["setCreditRequirements"]
 
-  /// What the writes of a group touch: the learner of each request, the course of a change to a
-  /// course's own data, and everything for a change that reaches every learner of a course or
-  /// names its data by an id only (its learner is known only once it is read).
+  /// What the writes of a group touch: the learner (in its course) of each request, the course of
+  /// a change to a course's own data, and everything for a change that reaches every learner of a
+  /// course or names its data by an id only (its learner is known only once it is read).
   func lockKeys(_ requests: [Request]) -> [LockKey] {
     var keys = Set<LockKey>()
     for request in requests where table[request.method]?.mutates ?? false {
@@ -87,7 +87,11 @@ public final class Server: GroupHandler {
       if Self.reachesEveryLearner.contains(request.method) {
         keys.insert(.everything)
       } else if let learnerId = params["learnerId"]?.stringValue {
-        keys.insert(.learner(learnerId))
+        if let courseId = params["courseId"]?.stringValue {
+          keys.insert(.enrollment(learnerId: learnerId, courseId: courseId))
+        } else {
+          keys.insert(.learner(learnerId))
+        }
       } else if let courseId = params["courseId"]?.stringValue {
         keys.insert(.course(courseId))
       } else {

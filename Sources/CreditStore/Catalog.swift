@@ -5,12 +5,21 @@ extension SQLStore {
   public func course(_ courseId: String) throws -> Course? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.course) FROM courses WHERE course_id = ?", [.text(courseId)], Rows.course)
+      SQLText.courseById, [.text(courseId)], Rows.course)
+  }
+
+  public func courseFacts(_ courseId: String) throws -> Course? {
+    if let c = courseFacts[courseId] { return c }
+    guard var c = try course(courseId) else { return nil }
+    c.earnCredit = false
+    if courseFacts.count >= cacheLimit { courseFacts.removeAll(keepingCapacity: true) }
+    courseFacts[courseId] = c
+    return c
   }
 
   public func courses() throws -> [Course] {
     try flush()
-    return try connection.all("SELECT \(Rows.course) FROM courses ORDER BY course_id", [], Rows.course)
+    return try connection.all(SQLText.allCourses, [], Rows.course)
   }
 
   public func insertCourse(_ c: Course, createdAt: Instant) throws {
@@ -32,7 +41,7 @@ extension SQLStore {
   public func provider(_ providerId: String) throws -> Provider? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.provider) FROM providers WHERE provider_id = ?", [.text(providerId)], Rows.provider)
+      SQLText.providerById, [.text(providerId)], Rows.provider)
   }
 
   public func providerForPurchase(_ providerId: String, courseId: String) throws -> (
@@ -89,14 +98,14 @@ extension SQLStore {
   public func offers(courseId: String) throws -> [Offer] {
     try flush()
     return try connection.all(
-      "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.active = 1 AND p.active = 1 ORDER BY o.provider_id",
+      SQLText.activeOffers,
       [.text(courseId)], Rows.offer)
   }
 
   public func offer(courseId: String, providerId: String) throws -> Offer? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ?",
+      SQLText.offerOfProvider,
       [.text(courseId), .text(providerId)],
       Rows.offer)
   }
@@ -113,7 +122,7 @@ extension SQLStore {
     if let e = exams[key] { return e }
     try flush()
     let e = try connection.one(
-      "SELECT \(Rows.exam) FROM exams WHERE course_id = ? AND exam_id = ?", [.text(courseId), .text(examId)],
+      SQLText.examById, [.text(courseId), .text(examId)],
       Rows.exam)
     if let e {
       if exams.count >= cacheLimit { exams.removeAll(keepingCapacity: true) }
@@ -138,7 +147,7 @@ extension SQLStore {
   public func requirements(courseId: String) throws -> [Requirement] {
     try flush()
     return try connection.all(
-      "SELECT \(Rows.requirement) FROM requirements WHERE course_id = ? ORDER BY position", [.text(courseId)]
+      SQLText.requirementsOfCourse, [.text(courseId)]
     ) { try Rows.requirement($0) }
   }
 
@@ -174,4 +183,17 @@ extension SQLStore {
       "SELECT learner_id FROM enrollments WHERE course_id = ? ORDER BY learner_id", [.text(courseId)]
     ) { $0.text(0) }
   }
+}
+
+/// Statements built once (an interpolated literal would be built again on every call).
+extension SQLText {
+  static let courseById = "SELECT \(Rows.course) FROM courses WHERE course_id = ?"
+  static let allCourses = "SELECT \(Rows.course) FROM courses ORDER BY course_id"
+  static let providerById = "SELECT \(Rows.provider) FROM providers WHERE provider_id = ?"
+  static let activeOffers =
+    "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.active = 1 AND p.active = 1 ORDER BY o.provider_id"
+  static let offerOfProvider = "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ?"
+  static let examById = "SELECT \(Rows.exam) FROM exams WHERE course_id = ? AND exam_id = ?"
+  static let requirementsOfCourse =
+    "SELECT \(Rows.requirement) FROM requirements WHERE course_id = ? ORDER BY position"
 }

@@ -5,13 +5,13 @@ extension SQLStore {
   public func attempt(_ attemptId: String) throws -> ExamAttempt? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.attempt) WHERE a.attempt_id = ?", [.text(attemptId)], Rows.attempt)
+      SQLText.attemptById, [.text(attemptId)], Rows.attempt)
   }
 
   public func currentAttempt(learnerId: String, courseId: String, examId: String) throws -> ExamAttempt? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.attempt) WHERE a.learner_id = ? AND a.course_id = ? AND a.exam_id = ? AND a.current = 1",
+      SQLText.currentAttempt,
       [.text(learnerId), .text(courseId), .text(examId)], Rows.attempt)
   }
 
@@ -92,4 +92,11 @@ extension SQLStore {
       ON CONFLICT (learner_id, course_id, exam_id) DO UPDATE SET extra_minutes = excluded.extra_minutes
       """, [.text(learnerId), .text(courseId), .text(examId), .int(minutes)])
   }
+}
+
+/// Statements built once (an interpolated literal would be built again on every call).
+extension SQLText {
+  static let attemptById = "SELECT \(Rows.attempt) WHERE a.attempt_id = ?"
+  static let currentAttempt =
+    "SELECT \(Rows.attempt) WHERE a.learner_id = ? AND a.course_id = ? AND a.exam_id = ? AND a.current = 1"
 }

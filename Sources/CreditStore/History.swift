@@ -40,23 +40,29 @@ extension SQLStore {
   public func events(learnerId: String, courseId: String) throws -> [Event] {
     try flush()
     return try connection.all(
-      """
-      SELECT \(Rows.event) FROM events WHERE learner_id = ? AND (course_id = ? OR course_id IS NULL)
-      ORDER BY event_id
-      """, [.text(learnerId), .text(courseId)], Rows.event)
+      SQLText.eventsOfLearner, [.text(learnerId), .text(courseId)], Rows.event)
   }
 
   public func notifications(learnerId: String, afterId: Int64) throws -> [Notification] {
     try flush()
     return try connection.all(
-      """
-      SELECT \(Rows.notification) FROM notifications WHERE learner_id = ? AND notification_id > ?
-      ORDER BY notification_id LIMIT 1000
-      """, [.text(learnerId), .int(afterId)], Rows.notification)
+      SQLText.notificationsAfter, [.text(learnerId), .int(afterId)], Rows.notification)
   }
 
   public func nextSequence(_ name: String) throws -> Int64 {
     try flush()
     return try connection.nextSequenceValue(name)
   }
+}
+
+/// Statements built once (an interpolated literal would be built again on every call).
+extension SQLText {
+  static let eventsOfLearner = """
+    SELECT \(Rows.event) FROM events WHERE learner_id = ? AND (course_id = ? OR course_id IS NULL)
+    ORDER BY event_id
+    """
+  static let notificationsAfter = """
+    SELECT \(Rows.notification) FROM notifications WHERE learner_id = ? AND notification_id > ?
+    ORDER BY notification_id LIMIT 1000
+    """
 }

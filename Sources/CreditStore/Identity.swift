@@ -6,7 +6,7 @@ extension SQLStore {
     if let l = learners[learnerId] { return l }
     try flush()
     let l = try connection.one(
-      "SELECT \(Rows.learner) FROM learners WHERE learner_id = ?", [.text(learnerId)], Rows.learner)
+      SQLText.learnerById, [.text(learnerId)], Rows.learner)
     if let l { remember(l) }
     return l
   }
@@ -30,34 +30,35 @@ extension SQLStore {
   public func verification(_ verificationId: String) throws -> Verification? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.verification) FROM verifications WHERE verification_id = ?", [.text(verificationId)],
+      SQLText.verificationById, [.text(verificationId)],
       Rows.verification)
   }
 
   public func latestInitialVerification(learnerId: String, approvedOnly: Bool) throws -> Verification? {
     try flush()
-    return try connection.one(
+    return try latest(
       approvedOnly
-        ? """
-        SELECT \(Rows.verification) FROM verifications
-        WHERE learner_id = ? AND kind = 'initial' AND status = 'approved' ORDER BY seq DESC LIMIT 1
-        """
-        : """
-        SELECT \(Rows.verification) FROM verifications
-        WHERE learner_id = ? AND kind = 'initial' ORDER BY seq DESC LIMIT 1
-        """, [.text(learnerId)], Rows.verification)
+        ? SQLText.approvedInitials
+        : SQLText.initials,
+      [.text(learnerId)])
   }
 
   public func latestReverification(learnerId: String, courseId: String, checkpointId: String) throws
     -> Verification?
   {
     try flush()
-    return try connection.one(
-      """
-      SELECT \(Rows.verification) FROM verifications
-      WHERE learner_id = ? AND kind = 'reverification' AND course_id = ? AND checkpoint_id = ?
-      ORDER BY seq DESC LIMIT 1
-      """, [.text(learnerId), .text(courseId), .text(checkpointId)], Rows.verification)
+    return try latest(
+      SQLText.reverifications, [.text(learnerId), .text(courseId), .text(checkpointId)])
+  }
+
+  /// The verification with the highest `seq` (a learner has few: picked here, not by a sorter).
+  private func latest(_ sql: String, _ values: [DBValue]) throws -> Verification? {
+    var best: (Int64, Verification)?
+    try connection.query(sql, values) { s in
+      let seq = s.int64(10)
+      if best == nil || seq > best!.0 { best = (seq, try Rows.verification(s)) }
+    }
+    return best?.1
   }
 
   public func insertVerification(_ v: Verification, images: VerificationImages, seq: Int64) throws {
@@ -85,4 +86,20 @@ extension SQLStore {
         .text(v.verificationId),
       ])
   }
+}
+
+/// Statements built once (an interpolated literal would be built again on every call).
+extension SQLText {
+  static let learnerById = "SELECT \(Rows.learner) FROM learners WHERE learner_id = ?"
+  static let verificationById = "SELECT \(Rows.verification) FROM verifications WHERE verification_id = ?"
+  static let approvedInitials = """
+    SELECT \(Rows.verification), seq FROM verifications
+    WHERE learner_id = ? AND kind = 'initial' AND status = 'approved'
+    """
+  static let initials =
+    "SELECT \(Rows.verification), seq FROM verifications WHERE learner_id = ? AND kind = 'initial'"
+  static let reverifications = """
+    SELECT \(Rows.verification), seq FROM verifications
+    WHERE learner_id = ? AND kind = 'reverification' AND course_id = ? AND checkpoint_id = ?
+    """
 }

@@ -13,11 +13,7 @@ extension SQLStore {
   public func purchase(orderId: String) throws -> Purchase? {
     try flush()
     return try connection.one(
-      """
-      SELECT o.amount_cents, o.currency, o.payment_method, o.purchased_at, o.complete_parameters, \(Rows.request)
-        JOIN orders o ON o.learner_id = r.learner_id AND o.course_id = r.course_id AND o.order_id = r.order_id
-      WHERE o.order_id = ?
-      """, [.text(orderId)]
+      SQLText.purchaseByOrder, [.text(orderId)]
     ) { s in
       // As it was when the purchase was answered.
       var request = try Rows.request(Shifted(s, by: 5))
@@ -61,7 +57,7 @@ extension SQLStore {
   public func creditRequest(_ requestId: String) throws -> CreditRequest? {
     try flush()
     return try connection.one(
-      "SELECT \(Rows.request) WHERE r.request_id = ?", [.text(requestId)], Rows.request)
+      SQLText.requestById, [.text(requestId)], Rows.request)
   }
 
   public func decideCreditRequest(_ requestId: String, status: CreditRequestStatus, at: Instant) throws {
@@ -146,4 +142,14 @@ struct Shifted: Row {
   func int64(_ i: Int32) -> Int64 { row.int64(i + offset) }
   func double(_ i: Int32) -> Double { row.double(i + offset) }
   func text(_ i: Int32) -> String { row.text(i + offset) }
+}
+
+/// Statements built once (an interpolated literal would be built again on every call).
+extension SQLText {
+  static let purchaseByOrder = """
+    SELECT o.amount_cents, o.currency, o.payment_method, o.purchased_at, o.complete_parameters, \(Rows.request)
+      JOIN orders o ON o.learner_id = r.learner_id AND o.course_id = r.course_id AND o.order_id = r.order_id
+    WHERE o.order_id = ?
+    """
+  static let requestById = "SELECT \(Rows.request) WHERE r.request_id = ?"
 }

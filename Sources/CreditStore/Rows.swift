@@ -115,3 +115,6 @@ enum Rows {
       from: s.optionalText(5), to: s.optionalText(6), detail: s.optionalText(7))
   }
 }
+
+/// The store's SQL that is assembled from the column lists above, as constants (see each file).
+enum SQLText {}

@@ -10,11 +10,13 @@ import CreditCore
 public final class SQLStore: Store {
   public let connection: any Connection
 
-  /// Learners and exams never change once stored (storing one again with other data is refused),
+  /// Learners, exams and a course's facts never change once stored (storing one again with other data is refused),
   /// so rows read are kept, even with other processes writing the same file. Only a rollback could
   /// leave one here that is not stored: both are dropped on every rollback.
   var learners: [String: Learner] = [:]
   var exams: [String: Exam] = [:]
+  /// Courses without their `earnCredit` flag (which changes): what a standing needs.
+  var courseFacts: [String: Course] = [:]
   let cacheLimit = 50_000
 
   var queuedEvents: [EventRecord] = []
@@ -87,6 +89,7 @@ public final class SQLStore: Store {
     if let savepoint { connection.rollback(to: savepoint) } else { connection.rollback() }
     learners.removeAll(keepingCapacity: true)
     exams.removeAll(keepingCapacity: true)
+    courseFacts.removeAll(keepingCapacity: true)
   }
 
   // MARK: The write queue

@@ -79,35 +79,64 @@ extension SQLStore {
 
   /// The learner, the course, the enrollment with its credit request, and one row per requirement
   /// with this learner's status and the requirement's exam.
-  static let standingSelect = """
-    SELECT l.full_name, l.email, l.country, l.mailing_address,
+  /// With `facts`, the learner's and the course's columns (else NULLs: both are cached); with
+  /// `approved`, whether an initial verification was ever approved (the dashboard's certificate).
+  static func standingSelect(facts: Bool, approved: Bool) -> String {
+    let learner = facts ? "l.full_name, l.email, l.country, l.mailing_address" : "NULL, NULL, NULL, NULL"
+    let course =
+      facts
+      ? """
       c.org, c.number, c.run, c.title, c.starts_at, c.ends_at, c.passing_grade, c.verified_price_cents,
-      c.verified_currency, c.purchase_window_days,
-      e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade, e.credit_grade,
-      r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url, p.status_url,
-      p.description,
-      q.requirement_id, q.kind, q.display_name, q.position, q.min_grade, q.exam_id, q.checkpoint_id,
-      st.status, st.reason, st.updated_at,
-      x.display_name, x.time_limit_minutes, x.passing_score, x.proctored,
-      e.course_id
-    FROM enrollments e
-      JOIN learners l ON l.learner_id = e.learner_id
-      JOIN courses c ON c.course_id = e.course_id
-      LEFT JOIN credit_requests r ON r.learner_id = e.learner_id AND r.course_id = e.course_id
-      LEFT JOIN providers p ON p.provider_id = r.provider_id
-      LEFT JOIN requirements q ON q.course_id = e.course_id
-      LEFT JOIN requirement_status st
-        ON st.learner_id = e.learner_id AND st.course_id = e.course_id AND st.requirement_id = q.requirement_id
-      LEFT JOIN exams x ON x.course_id = q.course_id AND x.exam_id = q.exam_id
-    """
+          c.verified_currency, c.purchase_window_days
+      """
+      : "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    let joins =
+      facts
+      ? """
+
+          JOIN learners l ON l.learner_id = e.learner_id
+          JOIN courses c ON c.course_id = e.course_id
+      """ : ""
+    let everApproved =
+      approved
+      ? """
+      EXISTS (SELECT 1 FROM verifications v
+            WHERE v.learner_id = e.learner_id AND v.kind = 'initial' AND v.status = 'approved')
+      """ : "0"
+    return """
+      SELECT \(learner),
+        \(course),
+        e.mode, e.enrolled_at, e.eligibility, e.eligible_at, e.deadline_override, e.course_grade, e.credit_grade,
+        r.request_id, r.provider_id, p.display_name, r.status, r.created_at, r.decided_at, p.url, p.status_url,
+        p.description,
+        q.requirement_id, q.kind, q.display_name, q.position, q.min_grade, q.exam_id, q.checkpoint_id,
+        st.status, st.reason, st.updated_at,
+        x.display_name, x.time_limit_minutes, x.passing_score, x.proctored,
+        e.course_id,
+        \(everApproved)
+      FROM enrollments e\(joins)
+        LEFT JOIN credit_requests r ON r.learner_id = e.learner_id AND r.course_id = e.course_id
+        LEFT JOIN providers p ON p.provider_id = r.provider_id
+        LEFT JOIN requirements q ON q.course_id = e.course_id
+        LEFT JOIN requirement_status st
+          ON st.learner_id = e.learner_id AND st.course_id = e.course_id AND st.requirement_id = q.requirement_id
+        LEFT JOIN exams x ON x.course_id = q.course_id AND x.exam_id = q.exam_id
+      """
+  }
 
   static let standingSQL =
-    standingSelect + "\nWHERE e.learner_id = ? AND e.course_id = ?\nORDER BY q.position"
-  static let standingsSQL =
-    standingSelect + "\nWHERE e.learner_id = ?\nORDER BY e.enrolled_at, e.course_id, q.position"
+    standingSelect(facts: true, approved: false)
+    + "\nWHERE e.learner_id = ? AND e.course_id = ?\nORDER BY q.position"
+  static let standingCachedSQL =
+    standingSelect(facts: false, approved: false)
+    + "\nWHERE e.learner_id = ? AND e.course_id = ?\nORDER BY q.position"
+  /// Every course of a learner; put in order here (by enrollment, then position) rather than by a
+  /// sorter in the engine.
+  static let standingsSQL = standingSelect(facts: true, approved: true) + "\nWHERE e.learner_id = ?"
 
   /// The learner's exam attempts (tag 0), exam scores (1) and verifications (2) in one statement;
-  /// every branch has the same column types.
+  /// every branch has the same column types. Put in order of `seq` here rather than by the engine
+  /// (a sorter per load).
   static func activitySQL(course: Bool, started: Bool) -> String {
     let attempts = started ? "(a.current = 1 OR a.status = 'started')" : "a.current = 1"
     // Branches are indented: a trace reader splits statements at lines that start with a keyword.
@@ -122,7 +151,6 @@ extension SQLStore {
         SELECT 2, v.course_id, v.checkpoint_id, v.verification_id, v.status, v.kind, v.reason, v.submitted_at,
           v.reviewed_at, v.expires_at, v.seq, NULL, NULL, NULL, NULL
         FROM verifications v WHERE v.learner_id = ?\(course ? " AND (v.kind = 'initial' OR v.course_id = ?)" : "")
-        ORDER BY 1, 11
       """
   }
   static let activityRead = activitySQL(course: true, started: false)
@@ -131,9 +159,13 @@ extension SQLStore {
 
   public func standing(learnerId: String, courseId: String, forWrite: Bool) throws -> StandingRecord? {
     try flush()
+    let cached = learners[learnerId] != nil && courseFacts[courseId] != nil
     var records = try standingRows(
-      Self.standingSQL, [.text(learnerId), .text(courseId)], learnerId: learnerId)
+      cached ? Self.standingCachedSQL : Self.standingSQL, [.text(learnerId), .text(courseId)],
+      learnerId: learnerId)
     guard !records.isEmpty else { return nil }
+    // A read needs attempts, scores and verifications only for the requirements that use them.
+    if !forWrite, !records[0].requirements.contains(where: { $0.kind != .grade }) { return records[0] }
     let l = DBValue.text(learnerId)
     let c = DBValue.text(courseId)
     try readActivity(forWrite ? Self.activityWrite : Self.activityRead, [l, c, l, c, l, c], into: &records)
@@ -144,6 +176,16 @@ extension SQLStore {
     try flush()
     var records = try standingRows(Self.standingsSQL, [.text(learnerId)], learnerId: learnerId)
     guard !records.isEmpty else { return [] }
+    if records.count > 1 {
+      records.sort {
+        ($0.enrollment.enrolledAt, $0.course.courseId) < ($1.enrollment.enrolledAt, $1.course.courseId)
+      }
+    }
+    for i in records.indices where records[i].requirements.count > 1 {
+      records[i].requirements.sort { $0.order < $1.order }
+    }
+    // Attempts, scores and verifications only for the requirements that use them.
+    if !records.contains(where: { $0.requirements.contains { $0.kind != .grade } }) { return records }
     let l = DBValue.text(learnerId)
     try readActivity(Self.activityAll, [l, l, l], into: &records)
     return records
@@ -152,19 +194,34 @@ extension SQLStore {
   private func standingRows(_ sql: String, _ values: [DBValue], learnerId: String) throws -> [StandingRecord]
   {
     var records: [StandingRecord] = []
-    var current = ""
+    var index: [String: Int] = [:]
     try connection.query(sql, values) { s in
       let courseId = s.text(44)
-      if records.isEmpty || current != courseId {
-        current = courseId
-        let learner = Learner(
-          learnerId: learnerId, fullName: s.text(0), email: s.text(1), country: s.text(2),
-          mailingAddress: s.optionalText(3))
-        let course = Course(
-          courseId: courseId, org: s.text(4), number: s.text(5), run: s.text(6), title: s.text(7),
-          startsAt: s.int64(8), endsAt: s.int64(9), passingGrade: s.double(10),
-          verifiedPrice: s.isNull(11) ? nil : Money(cents: s.int64(11), currency: s.text(12)),
-          purchaseWindowDays: s.int64(13), earnCredit: false)
+      let i: Int
+      if let known = index[courseId] {
+        i = known
+      } else {
+        i = records.count
+        index[courseId] = i
+        // Learners and the facts of a course never change once stored: decoded once per process.
+        let learner =
+          learners[learnerId]
+          ?? Learner(
+            learnerId: learnerId, fullName: s.text(0), email: s.text(1), country: s.text(2),
+            mailingAddress: s.optionalText(3))
+        if learners[learnerId] == nil { remember(learner) }
+        let course: Course
+        if let c = courseFacts[courseId] {
+          course = c
+        } else {
+          course = Course(
+            courseId: courseId, org: s.text(4), number: s.text(5), run: s.text(6), title: s.text(7),
+            startsAt: s.int64(8), endsAt: s.int64(9), passingGrade: s.double(10),
+            verifiedPrice: s.isNull(11) ? nil : Money(cents: s.int64(11), currency: s.text(12)),
+            purchaseWindowDays: s.int64(13), earnCredit: false)
+          if courseFacts.count >= cacheLimit { courseFacts.removeAll(keepingCapacity: true) }
+          courseFacts[courseId] = course
+        }
         let enrollment = EnrollmentRecord(
           learnerId: learnerId, courseId: courseId, mode: try s.value(14), enrolledAt: s.int64(15),
           eligibility: try s.value(16), eligibleAt: s.optionalInt64(17),
@@ -181,11 +238,11 @@ extension SQLStore {
         records.append(
           StandingRecord(
             learner: learner, course: course, enrollment: enrollment, request: request, requirements: [],
-            exams: [:], statuses: [:], attempts: [], scores: [:], verifications: []))
+            exams: [:], statuses: [:], attempts: [], scores: [:], verifications: [],
+            initialApproved: s.bool(45)))
       }
       guard !s.isNull(30) else { return }  // a course without requirements
       let r = try Rows.requirement(s, from: 30)
-      let i = records.count - 1
       records[i].requirements.append(r)
       if !s.isNull(37) {
         records[i].statuses[r.requirementId] = RequirementState(
@@ -204,7 +261,8 @@ extension SQLStore {
     var index: [String: Int] = [:]
     for (i, r) in records.enumerated() { index[r.course.courseId] = i }
     let learnerId = records[0].learner.learnerId
-    var initial: [Verification] = []
+    var attempts: [(Int64, Int, StoredAttempt)] = []
+    var verifications: [(Int64, Verification)] = []
     try connection.query(sql, values) { s in
       let courseId = s.optionalText(1)
       switch s.int64(0) {
@@ -216,7 +274,7 @@ extension SQLStore {
           status: try s.value(4), startedAt: s.int64(7), deadline: s.int64(8),
           submittedAt: s.optionalInt64(9),
           timedOut: s.bool(12), score: nil, review: try s.optionalValue(5), reviewComment: s.optionalText(6))
-        records[i].attempts.append(StoredAttempt(a, current: s.bool(13)))
+        attempts.append((s.int64(10), i, StoredAttempt(a, current: s.bool(13))))
       case 1:
         guard let i = index[courseId ?? ""] else { return }
         records[i].scores[s.text(2)] = s.double(14)
@@ -225,18 +283,22 @@ extension SQLStore {
           verificationId: s.text(3), learnerId: learnerId, kind: try s.value(5), courseId: courseId,
           checkpointId: s.optionalText(2), status: try s.value(4), submittedAt: s.int64(7),
           reviewedAt: s.optionalInt64(8), expiresAt: s.optionalInt64(9), reason: s.optionalText(6))
-        if v.kind == .initial {
-          initial.append(v)
-        } else if let i = index[courseId ?? ""] {
-          records[i].verifications.append(v)
-        }
+        verifications.append((s.int64(10), v))
       }
     }
+    if attempts.count > 1 { attempts.sort { $0.0 < $1.0 } }
+    for (_, i, var a) in attempts {
+      a.attempt.score = records[i].scores[a.attempt.examId]
+      records[i].attempts.append(a)
+    }
+    if verifications.isEmpty { return }
+    if verifications.count > 1 { verifications.sort { $0.0 < $1.0 } }
+    let initial = verifications.lazy.map(\.1).filter { $0.kind == .initial }
     for i in records.indices {
-      for j in records[i].attempts.indices {
-        records[i].attempts[j].attempt.score = records[i].scores[records[i].attempts[j].attempt.examId]
-      }
-      if !initial.isEmpty { records[i].verifications = initial + records[i].verifications }
+      let courseId = records[i].course.courseId
+      records[i].verifications =
+        Array(initial)
+        + verifications.lazy.map(\.1).filter { $0.kind == .reverification && $0.courseId == courseId }
     }
   }
 }

@@ -29,7 +29,9 @@ extension CreditService {
 
   public func enroll(learnerId: String, courseId: String, mode: EnrollmentMode) throws -> Enrollment {
     _ = try learner(learnerId)
-    let course = try course(courseId)
+    guard let course = try store.courseFacts(courseId) else {
+      throw CreditError.notFound("course", courseId, field: "courseId")
+    }
     if let existing = try store.enrollment(learnerId: learnerId, courseId: courseId) {
       if existing.mode == mode {
         return Enrollment(

@@ -6,6 +6,9 @@ public protocol Store: TransactionScope {
 
   /// A course with its `earnCredit` flag.
   func course(_ courseId: String) throws -> Course?
+  /// A course without its `earnCredit` flag (false here), which is all that never changes: may be
+  /// served from a cache.
+  func courseFacts(_ courseId: String) throws -> Course?
   /// Every course, by id, with its `earnCredit` flag.
   func courses() throws -> [Course]
   func insertCourse(_ course: Course, createdAt: Instant) throws
@@ -49,9 +52,11 @@ public protocol Store: TransactionScope {
   /// Stores every changeable column of an enrollment.
   func updateEnrollment(_ e: EnrollmentRecord) throws
   /// Everything that decides where a learner stands in a course, in one pass. A write also needs
-  /// the attempts that are still started but no longer current (their timeouts are recorded).
+  /// the attempts that are still started but no longer current (their timeouts are recorded); a
+  /// read may leave out attempts, scores and verifications when no requirement uses them.
   func standing(learnerId: String, courseId: String, forWrite: Bool) throws -> StandingRecord?
-  /// The standing in every course the learner is enrolled in, by enrollment time then course id.
+  /// The standing in every course the learner is enrolled in, by enrollment time then course id
+  /// (attempts, scores and verifications left out when no requirement uses them).
   func standings(learnerId: String) throws -> [StandingRecord]
   /// Stores a requirement's status, reason and `updatedAt` (`at` when it has none).
   func storeStatus(learnerId: String, courseId: String, _ state: RequirementState, at: Instant) throws
@@ -147,11 +152,13 @@ public struct StandingRecord: Sendable {
   public var scores: [String: Double]
   /// The learner's initial verifications and their reverifications in this course, oldest first.
   public var verifications: [Verification]
+  /// Whether the learner has ever had an initial verification approved.
+  public var initialApproved: Bool
 
   public init(
     learner: Learner, course: Course, enrollment: EnrollmentRecord, request: CreditRequest?,
     requirements: [Requirement], exams: [String: Exam], statuses: [String: RequirementState],
-    attempts: [StoredAttempt], scores: [String: Double], verifications: [Verification]
+    attempts: [StoredAttempt], scores: [String: Double], verifications: [Verification], initialApproved: Bool
   ) {
     self.learner = learner
     self.course = course
@@ -163,6 +170,7 @@ public struct StandingRecord: Sendable {
     self.attempts = attempts
     self.scores = scores
     self.verifications = verifications
+    self.initialApproved = initialApproved
   }
 }
 

@@ -32,12 +32,15 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// front (sorted, so that two groups never wait on each other in a cycle). An engine with one
 /// write lock for the whole file ignores the keys.
 public enum LockKey: Hashable, Comparable, Sendable {
-  /// One learner's data (its enrollments, attempts, verifications, orders).
+  /// One learner's data that belongs to no course (identity verifications, the learner row).
   case learner(String)
-  /// A change that reaches every learner of a course (its requirements).
+  /// One learner's data in one course (the enrollment, its statuses, attempts, orders): conflicts
+  /// with the same learner, and with a course-wide change of that course.
+  case enrollment(learnerId: String, courseId: String)
+  /// A change that reaches every learner of a course (its requirements, its catalog entries).
   case course(String)
-  /// A write whose learner is only known once it has been read (an id-addressed review): the
-  /// whole store.
+  /// A write whose learner is only known once it has been read (an id-addressed review or
+  /// decision): the whole store.
   case everything
 }
 

@@ -7,9 +7,11 @@ import PostgreSQL
 ///
 /// Locking, instead of SQLite's one write lock: a writing group takes transaction-scoped advisory
 /// locks at its start, in one round trip with its BEGIN. Every writing group holds the global key
-/// shared, or exclusive for `.everything`; then each learner or course key exclusive, in the order
-/// of their hashes. Groups on different learners run in parallel; groups on one learner, or one
-/// course-wide change and anything else, wait for each other; a fixed order means no deadlock.
+/// shared, or exclusive for `.everything`; then, in the order of their hashes, each learner key
+/// exclusive, the course of each enrollment shared and each course-wide change's course
+/// exclusive. Groups on different learners run in parallel; groups on one learner, a course-wide
+/// change and that course's learners, or `.everything` and anything, wait for each other; one
+/// order for all means no deadlock.
 /// A lock not had within `lockTimeout` is `.busy`, as SQLite's busy timeout. Reading groups run in
 /// one snapshot (`REPEATABLE READ READ ONLY`) and take no lock.
 public final class PostgreSQLConnection: Connection {
@@ -22,12 +24,33 @@ public final class PostgreSQLConnection: Connection {
   /// The advisory-lock key that every writing group holds shared and `.everything` exclusive.
   static let globalKey = PostgreSQL.Connection.advisoryKey("credit-rpc:everything")
 
-  static func advisoryKey(_ key: LockKey) -> Int64 {
-    switch key {
-    case .learner(let id): PostgreSQL.Connection.advisoryKey("credit-rpc:learner:" + id)
-    case .course(let id): PostgreSQL.Connection.advisoryKey("credit-rpc:course:" + id)
-    case .everything: globalKey
+  static func learnerKey(_ id: String) -> Int64 {
+    PostgreSQL.Connection.advisoryKey("credit-rpc:learner:" + id)
+  }
+
+  static func courseKey(_ id: String) -> Int64 {
+    PostgreSQL.Connection.advisoryKey("credit-rpc:course:" + id)
+  }
+
+  /// The advisory locks for a group's keys: hash -> exclusive. `.enrollment` is its learner
+  /// exclusive and its course shared (so that a course-wide change waits for the course's learners
+  /// and they for it, but not for each other); a key wanted both ways is taken exclusive.
+  static func advisoryLocks(_ keys: [LockKey]) -> [(key: Int64, exclusive: Bool)] {
+    var locks: [Int64: Bool] = [globalKey: keys.contains(.everything)]
+    func want(_ k: Int64, exclusive: Bool) { locks[k] = (locks[k] ?? false) || exclusive }
+    for key in keys {
+      switch key {
+      case .learner(let id): want(learnerKey(id), exclusive: true)
+      case .enrollment(let learnerId, let courseId):
+        want(learnerKey(learnerId), exclusive: true)
+        want(courseKey(courseId), exclusive: false)
+      case .course(let id): want(courseKey(id), exclusive: true)
+      case .everything: break
+      }
     }
+    // The global key first, then by hash: one order for every group, so no two wait in a cycle.
+    let rest = locks.filter { $0.key != globalKey }.sorted { $0.key < $1.key }
+    return [(globalKey, locks[globalKey]!)] + rest.map { ($0.key, $0.value) }
   }
 
   static func values(_ values: [DBValue]) -> [Value] {
@@ -68,22 +91,28 @@ public final class PostgreSQLConnection: Connection {
         try database.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return
       }
-      let exclusive = lockKeys.contains(.everything)
-      let keys = Set(lockKeys.filter { $0 != .everything }.map(Self.advisoryKey)).sorted()
+      let locks = Self.advisoryLocks(lockKeys)
+      let global = locks[0]
       var statements: [(sql: String, values: [Value])] = [
         ("BEGIN", []),
         ("SELECT set_config('lock_timeout', ?, true)", [.text("\(lockTimeoutMs)ms")]),
         (
-          exclusive ? "SELECT pg_advisory_xact_lock(?)" : "SELECT pg_advisory_xact_lock_shared(?)",
-          [.int(Self.globalKey)]
+          global.exclusive ? "SELECT pg_advisory_xact_lock(?)" : "SELECT pg_advisory_xact_lock_shared(?)",
+          [.int(global.key)]
         ),
       ]
-      if !keys.isEmpty {
-        let array = "{" + keys.map(String.init).joined(separator: ",") + "}"
+      let rest = locks.dropFirst()
+      if !rest.isEmpty {
         statements.append(
           (
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(CAST(? AS bigint[])) AS u(k) ORDER BY k) AS s",
-            [.text(array)]
+            """
+            SELECT CASE WHEN x THEN pg_advisory_xact_lock(k)::text ELSE pg_advisory_xact_lock_shared(k)::text END
+            FROM (SELECT k, x FROM unnest(CAST(? AS bigint[]), CAST(? AS boolean[])) AS u(k, x) ORDER BY k) AS s
+            """,
+            [
+              .text("{" + rest.map { String($0.key) }.joined(separator: ",") + "}"),
+              .text("{" + rest.map { $0.exclusive ? "t" : "f" }.joined(separator: ",") + "}"),
+            ]
           ))
       }
       do { try database.runPipelined(statements) } catch {

@@ -61,12 +61,22 @@ public final class SQLiteConnection: Connection {
 
   public func rollback() { database.rollback() }
 
+  /// `SAVEPOINT n` and `RELEASE n` by name, built once (one savepoint runs per request).
+  private var savepointSQL: [String: (begin: String, release: String)] = [:]
+
+  private func savepointStatements(_ name: String) -> (begin: String, release: String) {
+    if let s = savepointSQL[name] { return s }
+    let s = (begin: "SAVEPOINT \(name)", release: "RELEASE \(name)")
+    savepointSQL[name] = s
+    return s
+  }
+
   public func savepoint(_ name: String) throws {
-    do { try database.savepoint(name) } catch { throw Self.classify(error) }
+    do { try database.run(savepointStatements(name).begin) } catch { throw Self.classify(error) }
   }
 
   public func release(_ name: String) throws {
-    do { try database.release(name) } catch { throw Self.classify(error) }
+    do { try database.run(savepointStatements(name).release) } catch { throw Self.classify(error) }
   }
 
   public func rollback(to name: String) { database.rollback(to: name) }
