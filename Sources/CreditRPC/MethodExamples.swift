@@ -144,5 +144,20 @@ enum MethodExamples {
       ##"{"providerId":"asu","requestId":"a479bcb29f7583c80dccfec886b2f2ef","status":"approved","timestamp":1772370060,"signature":"c88e53bd361f87c15eedf4d1c0b40c434598c0dc41e56096ee1f260540de6397"}"##,
       ##"{"requestId":"a479bcb29f7583c80dccfec886b2f2ef","learnerId":"pia","courseId":"course-v1:MITx+6.002x+2026_T3","providerId":"asu","providerName":"Arizona State University","status":"approved","createdAt":"2026-03-01T13:00:00Z","decidedAt":"2026-03-01T13:02:00Z","providerUrl":"https://credit.asu.example/edx","providerStatusUrl":"https://credit.asu.example/status","providerDescription":"ASU awards 3 credits for this course."}"##
     ),
+    (
+      "initialize", "07-editor-lifecycle line 2",
+      ##"{}"##,
+      ##"{"capabilities":{},"serverInfo":{"name":"credit-rpc","version":"0.1.0"}}"##
+    ),
+    (
+      "shutdown", "07-editor-lifecycle line 7",
+      ##"{}"##,
+      ##"null"##
+    ),
+    (
+      "exit", "07-editor-lifecycle line 8",
+      ##"{}"##,
+      ##"null"##
+    ),
   ]
 }

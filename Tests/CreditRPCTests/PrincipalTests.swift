@@ -38,6 +38,10 @@ private let rights: [String: (staff: Right, learner: Right, provider: Right)] = 
   "getHistory": (.yes, .ownOnly, .no),
   "clock.set": (.yes, .yes, .yes),
   "clock.advance": (.yes, .yes, .yes),
+  // SPEC section 6: the LSP lifecycle, for everyone.
+  "initialize": (.yes, .yes, .yes),
+  "shutdown": (.yes, .yes, .yes),
+  "exit": (.yes, .yes, .yes),
 ]
 
 private let course = "course-v1:MITx+6.002x+2026"
