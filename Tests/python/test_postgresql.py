@@ -6,6 +6,7 @@ connection is answered -32010 and the next request reconnects.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import pytest
@@ -157,3 +158,56 @@ def test_a_lost_connection_is_answered_unavailable_and_the_next_request_reconnec
         r.call("enroll", learnerId="ada", courseId=course, mode="verified")
     events = c.in_schema(db, "SELECT count(*) FROM events WHERE kind = 'enrolled'")
     assert events == [["1"]], events
+
+
+FAILOVER_ROUNDS = int(os.environ.get("CREDIT_RPC_PG_FAILOVER_ROUNDS", "2"))
+
+
+@pytest.mark.parametrize("round_", range(FAILOVER_ROUNDS))
+def test_failover_loses_no_acknowledged_write_and_the_process_serves_on(round_):
+    """One credit-rpc process on a multi-host URI (primary and synchronous standby): kill -9 of the
+    primary amid a stream of writes, promotion of the standby. Every write answered with a result
+    is on the new primary; the writes in between are answered -32010; the process never exits and
+    writes again once the standby is promoted. ($CREDIT_RPC_PG_FAILOVER_ROUNDS clusters, 2 in CI.)"""
+    from conftest import Rpc
+    from test_pg_failover import Cluster
+
+    cluster = Cluster("--standby")
+    try:
+        acknowledged, refused = [], 0
+        with Rpc(db=cluster.env["PG_MULTI_URI"], test_clock=CLOCK) as r:
+            def write(k: int) -> bool:
+                answer = r.raw_call("createLearner", {"learnerId": f"l{k}", "fullName": "L", "email": "l@example.org",
+                                                      "country": "SE"})
+                if "result" in answer:
+                    acknowledged.append(f"l{k}")
+                    return True
+                e = answer["error"]
+                assert e["code"] == -32010 and e["data"]["reason"] in ("database_unavailable", "database_read_only"), e
+                return False
+
+            k = 0
+            for _ in range(20):
+                assert write(k), "writes before the failover succeed"
+                k += 1
+            cluster.run("kill-primary")
+            for _ in range(3):
+                refused += not write(k)
+                k += 1
+            cluster.run("promote")
+            served = False
+            for _ in range(200):  # bounded: each attempt is answered within the connect timeout
+                served = write(k)
+                k += 1
+                if served:
+                    break
+            assert served, "the process did not write again after the promotion"
+            for _ in range(5):
+                assert write(k), "writes after the failover succeed"
+                k += 1
+        assert refused >= 1, "writes while no primary was up must be refused"
+        stored = cluster.sql("standby", "SELECT learner_id FROM learners").split()
+        missing = sorted(set(acknowledged) - set(stored))
+        assert not missing, f"acknowledged but lost in the failover: {missing}"
+    finally:
+        cluster.stop()
