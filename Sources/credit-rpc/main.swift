@@ -22,7 +22,7 @@ let usage = """
 
     --db PATH            the SQLite database (default: $CREDIT_RPC_DB, else
                          $XDG_DATA_HOME/credit-rpc/credit.sqlite or ~/.local/share/...);
-                         :memory: for a throwaway one
+                         :memory: for a throwaway one; or a postgresql:// URI
     --as PRINCIPAL       admin, staff, learner:<id> or provider:<id>
                          (default: $CREDIT_RPC_AS, else admin)
     --test-clock TIME    freeze the clock at TIME (RFC 3339) and enable clock.set / clock.advance
