@@ -28,7 +28,8 @@ extension ParamReader {
 /// Every method of the service, in the order of SPEC section 3.
 public enum Methods {
   public static let all: [MethodDefinition] =
-    catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods + clock
+    catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods
+    + OperatorMethods.methods + clock
 
   static let catalog: [MethodDefinition] = [
     .method(

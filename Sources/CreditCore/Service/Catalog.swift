@@ -120,11 +120,7 @@ extension CreditService {
         .optional(p.description),
         .optional(p.fulfillmentInstructions), .bool(p.requiresAdditionalSteps), .int(now),
       ])
-    for (i, secret) in secrets.enumerated() {
-      try db.run(
-        "INSERT INTO provider_secrets (provider_id, position, secret) VALUES (?, ?, ?)",
-        [.text(p.providerId), .int(i), .text(secret)])
-    }
+    try storeSecrets(p.providerId, secrets)
     return try provider(p.providerId)
   }
 
@@ -137,11 +133,16 @@ extension CreditService {
   public func offerCredit(courseId: String, providerId: String, price: Money) throws -> Offer {
     _ = try course(courseId)
     let p = try provider(providerId)
-    if let existing = try db.queryOne(
-      "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ?",
-      [.text(courseId), .text(providerId)],
-      Rows.offer)
-    {
+    if let existing = try storedOffer(courseId: courseId, providerId: providerId) {
+      if !existing.active {
+        // A withdrawn offer (or one of an inactive provider) is offered again, at the new price.
+        try db.run(
+          "UPDATE offers SET price_cents = ?, currency = ?, active = 1 WHERE course_id = ? AND provider_id = ?",
+          [.int(price.cents), .text(price.currency), .text(courseId), .text(providerId)])
+        return Offer(
+          courseId: courseId, providerId: providerId, displayName: p.displayName, price: price,
+          active: p.active)
+      }
       guard existing.price == price else {
         throw CreditError(
           .alreadyExists, "Provider '\(providerId)' already offers credit for \(courseId) at another price.",

@@ -167,10 +167,13 @@ extension CreditService {
       ])
     try db.run(
       """
-      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
-      VALUES (?, ?, ?, ?, ?, 'pending', ?)
+      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at, seq)
+      VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
       """,
-      [.text(requestId), .text(learnerId), .text(courseId), .text(providerId), .text(orderId), .int(now)])
+      [
+        .text(requestId), .text(learnerId), .text(courseId), .text(providerId), .text(orderId), .int(now),
+        .int(seq),
+      ])
     try recordEvent(
       learnerId: learnerId, courseId: courseId, kind: "creditPurchased", to: "pending",
       detail:
