@@ -25,7 +25,7 @@ let package = Package(
       // A statically linked Swift runtime halves the start-up time (see README, Performance).
       linkerSettings: [.unsafeFlags(["-static-stdlib"])]
     ),
-    .executableTarget(name: "credit-bench", dependencies: ["JSON"]),
+    .executableTarget(name: "credit-bench", dependencies: ["JSON", "CreditCrypto"]),
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),

@@ -89,6 +89,15 @@ public enum Formats {
     jsonSchema: ["contentEncoding": "base64"],
     isValid: { _ in true })
 
+  /// An HMAC-SHA256 in hex: 64 hexadecimal digits, either case.
+  public static let hmacHex = StringFormat(
+    expected: "an HMAC-SHA256 in hex (64 hexadecimal digits)",
+    jsonSchema: ["pattern": "^[0-9a-fA-F]{64}$"],
+    isValid: { s in
+      s.utf8.count == 64
+        && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
+    })
+
   /// The officially assigned ISO 3166-1 alpha-2 codes.
   static let isoCountries: Set<String> = Set(
     """

@@ -20,6 +20,9 @@ enum IdentityMethods {
       try c.service.verifyIdentity(
         learnerId: p.string("learnerId"), photoIdImage: p.string("photoIdImage"),
         faceImage: p.string("faceImage"))
+    }.checking { p, c in
+      try c.service.checkImage(p.string("photoIdImage"), field: "photoIdImage")
+      try c.service.checkImage(p.string("faceImage"), field: "faceImage")
     },
     .method(
       "reviewVerification",
@@ -69,7 +72,7 @@ enum IdentityMethods {
         learnerId: p.string("learnerId"), courseId: p.string("courseId"),
         checkpointId: p.string("checkpointId"),
         faceImage: p.string("faceImage"))
-    },
+    }.checking { p, c in try c.service.checkImage(p.string("faceImage"), field: "faceImage") },
     .method(
       "startExam",
       "Starts the learner's one attempt at an exam; a proctored exam needs an approved identity verification.",

@@ -23,21 +23,28 @@ public struct MethodDefinition: @unchecked Sendable {
   public let result: Schema
   /// Exists only under `--test-clock`.
   public let testClockOnly: Bool
+  /// Checks of the parameters that their schema cannot express (base64 images, one field against
+  /// another, repeats in a list), run right after the schema and before any state is read: a
+  /// malformed parameter is -32602 whatever the state (SPEC section 6, order of checks).
+  var check: ((ParamReader, MethodContext) throws -> Void)?
+  /// Called as a notification, it ends the session once the requests before it are committed.
+  public let endsSession: Bool
   let run: (ParamReader, MethodContext) throws -> JSONValue
 
   init(
     _ name: String, _ summary: String, access: Access, mutates: Bool, params: [Field], resultName: String,
-    result: Schema, testClockOnly: Bool = false,
+    result: Schema, testClockOnly: Bool = false, openParams: Bool = false, endsSession: Bool = false,
     run: @escaping (ParamReader, MethodContext) throws -> JSONValue
   ) {
     self.name = name
     self.summary = summary
     self.access = access
     self.mutates = mutates
-    self.params = ObjectSchema(nil, params)
+    self.params = ObjectSchema(nil, params, open: openParams)
     self.resultName = resultName
     self.result = result
     self.testClockOnly = testClockOnly
+    self.endsSession = endsSession
     self.run = run
   }
 
@@ -65,5 +72,12 @@ public struct MethodDefinition: @unchecked Sendable {
         o.append(key, .array(items.map(\.json)))
         return .object(o)
       })
+  }
+
+  /// The same method with a check of its parameters (see `check`).
+  func checking(_ check: @escaping (ParamReader, MethodContext) throws -> Void) -> MethodDefinition {
+    var m = self
+    m.check = check
+    return m
   }
 }

@@ -179,5 +179,20 @@ enum MethodExamples {
       ##"{"limit":4}"##,
       ##"{"events":[{"eventId":1,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"enrolled","requirementId":null,"from":null,"to":"verified","detail":null,"learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"},{"eventId":2,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"gradeRecorded","requirementId":null,"from":null,"to":"0.9","detail":null,"learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"},{"eventId":3,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"requirementStatusChanged","requirementId":"grade","from":"pending","to":"satisfied","detail":"Final grade 0.9 meets the minimum of 0.7.","learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"},{"eventId":4,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"eligibilityChanged","requirementId":null,"from":"notYetEligible","to":"eligible","detail":null,"learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"}],"next":"ev_34"}"##
     ),
+    (
+      "initialize", "07-editor-lifecycle line 2",
+      ##"{}"##,
+      ##"{"capabilities":{},"serverInfo":{"name":"credit-rpc","version":"0.1.0"}}"##
+    ),
+    (
+      "shutdown", "07-editor-lifecycle line 7",
+      ##"{}"##,
+      ##"null"##
+    ),
+    (
+      "exit", "07-editor-lifecycle line 8",
+      ##"{}"##,
+      ##"null"##
+    ),
   ]
 }

@@ -17,6 +17,14 @@ let timeParam = Schema.string(Formats.dateTime, maxLength: 64)
 let nameParam = Schema.string(maxLength: 500)
 
 extension ParamReader {
+  func requirementInputs() -> [RequirementInput] {
+    objects("requirements").map { r in
+      RequirementInput(
+        kind: RequirementKind(rawValue: r.string("kind"))!, minGrade: r.optionalDouble("minGrade"),
+        examId: r.optionalString("examId"), checkpointId: r.optionalString("checkpointId"),
+        displayName: r.optionalString("displayName"))
+    }
+  }
   func instant(_ name: String) -> Instant { RFC3339.parse(string(name))! }
   func money(_ name: String) -> Money? {
     optionalObject(name).map {
@@ -25,11 +33,11 @@ extension ParamReader {
   }
 }
 
-/// Every method of the service, in the order of SPEC section 3.
+/// Every method of the service, in the order of SPEC section 3, then the lifecycle of section 6.
 public enum Methods {
   public static let all: [MethodDefinition] =
     catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods
-    + OperatorMethods.methods + clock
+    + OperatorMethods.methods + clock + LifecycleMethods.methods
 
   static let catalog: [MethodDefinition] = [
     .method(
@@ -142,17 +150,12 @@ public enum Methods {
       ], key: "requirements", of: Requirement.self,
       extra: [courseIdParam]
     ) { p, c in
-      let inputs = p.objects("requirements").map { r in
-        RequirementInput(
-          kind: RequirementKind(rawValue: r.string("kind"))!, minGrade: r.optionalDouble("minGrade"),
-          examId: r.optionalString("examId"), checkpointId: r.optionalString("checkpointId"),
-          displayName: r.optionalString("displayName"))
-      }
       let courseId = p.string("courseId")
       return (
-        try c.service.setCreditRequirements(courseId: courseId, inputs), ["courseId": .string(courseId)]
+        try c.service.setCreditRequirements(courseId: courseId, p.requirementInputs()),
+        ["courseId": .string(courseId)]
       )
-    },
+    }.checking { p, _ in try CreditService.checkRequirementInputs(p.requirementInputs()) },
     MethodDefinition(
       "listCourses", "The catalog; courses that offer credit have earnCredit: true.", access: .everyone,
       mutates: false, params: [.optional("creditOnly", .boolean(), default: false)], resultName: "courses",

@@ -49,6 +49,8 @@ public enum OpenRPC {
         "description": .string("Who may call it: \(m.access.summary).\(m.mutates ? " Changes state." : "")"),
         "paramStructure": "by-name", "params": .array(params), "result": result, "errors": .array(errors),
       ]
+      // Parameters are taken and ignored whatever they are (the LSP lifecycle).
+      if m.params.open { o.append("x-any-params", true) }
       if let ex = Examples.byMethod[m.name] { o.append("examples", .array(ex)) }
       methodList.append(.object(o))
     }
@@ -67,7 +69,7 @@ public enum OpenRPC {
         "version": .string(version),
         "description": .string(
           "The academic-credit workflow of an online course platform as JSON-RPC 2.0 over stdin/stdout, "
-            + "one message per line. See Protocol/README.md."),
+            + "one message per line or Content-Length framed (LSP style). See Protocol/README.md."),
       ],
       "methods": .array(methodList),
       "components": ["schemas": .object(JSONObject(members: sorted))],
@@ -82,6 +84,8 @@ public enum OpenRPC {
     switch s.kind {
     case .any:
       break
+    case .null:
+      o.append("type", "null")
     case .string(let format, let minLength, let maxLength):
       o.append("type", "string")
       if minLength > 0 { o.append("minLength", .int(minLength)) }
@@ -134,7 +138,7 @@ public enum OpenRPC {
     var o: JSONObject = ["type": "object", "properties": .object(props)]
     let required = obj.fields.filter(\.required).map { JSONValue.string($0.name) }
     if !required.isEmpty { o.append("required", .array(required)) }
-    o.append("additionalProperties", false)
+    o.append("additionalProperties", .bool(!obj.open))
     if let d = obj.description { o.append("description", .string(d)) }
     return .object(o)
   }

@@ -105,7 +105,7 @@ enum PurchaseMethods {
         providerIdParam, Field("requestId", .string(Formats.identifier)),
         Field("status", .enumeration(["approved", "rejected"])),
         Field("timestamp", .integer(min: 0, max: 253_402_300_799, "Unix seconds.")),
-        Field("signature", .string(maxLength: 128, "HMAC-SHA256, hex.")),
+        Field("signature", .string(Formats.hmacHex, maxLength: 64, "HMAC-SHA256, hex.")),
       ], result: CreditRequest.self
     ) { p, c in
       try c.service.submitProviderDecision(

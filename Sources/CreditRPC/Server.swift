@@ -14,6 +14,8 @@ public final class Server: GroupHandler {
   let methods: [MethodDefinition]
   /// Set for a group whose write lock could not be had: its writes are refused with this.
   private var writesRefused: RPCError?
+  /// Set by a group that held an `exit` notification (the requests after it were not run).
+  public private(set) var sessionEnded = false
   /// The OpenRPC document, built on first use (start-up does not pay for it).
   public lazy var document: JSONValue = OpenRPC.document(methods: methods)
 
@@ -53,6 +55,10 @@ public final class Server: GroupHandler {
     for request in requests {
       let outcome = runOne(request)
       outcomes.append(outcome)
+      if request.isNotification, table[request.method]?.endsSession == true {
+        sessionEnded = true
+        break
+      }
       if !db.isInTransaction {
         // SQLite rolled the whole group back (a full disk, an I/O error): nothing of it is stored,
         // and the rest must not run outside the group, each committing on its own.
@@ -81,6 +87,7 @@ public final class Server: GroupHandler {
 
   private func runOne(_ request: Request) -> Result<JSONValue, RPCError> {
     if request.method == "rpc.discover" {
+      if request.positionalParams { return .failure(.paramsNotObject) }
       if let params = request.params, !params.isEmpty {
         return .failure(
           .invalidParams(
@@ -90,10 +97,13 @@ public final class Server: GroupHandler {
       return .success(document)
     }
     guard let method = table[request.method] else { return .failure(.methodNotFound(request.method)) }
+    if request.positionalParams { return .failure(.paramsNotObject) }
     let params = request.params ?? JSONObject()
+    let context = MethodContext(service: service, principal: principal, testClock: testClock)
     do {
       try authorize(method, params)
       try method.params.validate(params)
+      try method.check?(ParamReader(params), context)
     } catch let e as RPCError {
       return .failure(e)
     } catch let e as CreditError {
@@ -109,11 +119,7 @@ public final class Server: GroupHandler {
       return .failure(storeError(error))
     }
     do {
-      let result = try method.run(
-        ParamReader(params),
-        MethodContext(
-          service: service, principal: principal,
-          testClock: testClock))
+      let result = try method.run(ParamReader(params), context)
       if method.mutates { try db.release("request") }
       return .success(result)
     } catch {

@@ -7,11 +7,15 @@ public struct Request: Sendable {
   public let method: String
   /// The by-name parameters; nil when omitted or null.
   public let params: JSONObject?
+  /// `params` was an array (by position): refused with `RPCError.paramsNotObject`, but only once the
+  /// method is known to exist (an unknown method is -32601 whatever its params).
+  public let positionalParams: Bool
 
-  public init(id: JSONValue?, method: String, params: JSONObject?) {
+  public init(id: JSONValue?, method: String, params: JSONObject?, positionalParams: Bool = false) {
     self.id = id
     self.method = method
     self.params = params
+    self.positionalParams = positionalParams
   }
 
   public var isNotification: Bool { id == nil }
@@ -23,7 +27,8 @@ public enum Message: Sendable {
   /// `id` nil: a notification whose error nobody hears.
   case error(RPCError, id: JSONValue?)
 
-  /// Reads the JSON-RPC 2.0 envelope of one parsed value.
+  /// Reads the JSON-RPC 2.0 envelope of one parsed value. `"params": []` counts as no parameters
+  /// (in both framings: Neovim encodes an empty table as `[]`).
   public init(_ value: JSONValue) {
     guard case .object(let o) = value else {
       self = .error(
@@ -63,15 +68,12 @@ public enum Message: Sendable {
     }
     let isNotification = idMember == nil
     var params: JSONObject?
+    var positional = false
     switch o["params"] {
     case nil, .null?: params = nil
     case .object(let p)?: params = p
-    case .array?:
-      self = .error(
-        .invalidParams(
-          "Parameters are passed by name: \"params\" must be an object, not an array.", field: "params",
-          reason: "params_not_object"), id: isNotification ? nil : echoId)
-      return
+    case .array(let a)? where a.isEmpty: params = nil
+    case .array?: positional = true
     default:
       self = .error(
         .invalidRequest(
@@ -79,8 +81,18 @@ public enum Message: Sendable {
         id: echoId)
       return
     }
-    self = .request(Request(id: isNotification ? nil : (idMember ?? .null), method: method, params: params))
+    self = .request(
+      Request(
+        id: isNotification ? nil : (idMember ?? .null), method: method, params: params,
+        positionalParams: positional))
   }
+}
+
+extension RPCError {
+  /// The answer to a known method called with `params` as an array.
+  public static let paramsNotObject = RPCError.invalidParams(
+    "Parameters are passed by name: \"params\" must be an object, not an array.", field: "params",
+    reason: "params_not_object")
 }
 
 /// Writes one response object straight into `out`.

@@ -33,7 +33,8 @@ public final class Logger: @unchecked Sendable {
     public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
   }
 
-  public let level: Level
+  /// Set before serving (the process lowers it once the framing is known); not for other threads.
+  public var level: Level
   private let fd: Int32
 
   public init(level: Level, fd: Int32 = 2) {

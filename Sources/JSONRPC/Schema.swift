@@ -31,6 +31,8 @@ public struct Schema: Sendable {
     case tagged(tag: String, variants: [(String, ObjectSchema)])
     /// Anything at all (results only).
     case any
+    /// Only `null` (results only).
+    case null
   }
 
   public var kind: Kind
@@ -78,6 +80,7 @@ public struct Schema: Sendable {
     Schema(.object(o), description: description, name: o.name)
   }
   public static let any = Schema(.any)
+  public static let null = Schema(.null)
 
   /// The same schema, allowing null (for result fields).
   public var orNull: Schema {
@@ -121,16 +124,20 @@ public struct Field: Sendable {
   }
 }
 
-/// An object with a closed set of members (unknown members are refused in parameters).
+/// An object with a closed set of members (unknown members are refused in parameters), or an open
+/// one that takes any members.
 public struct ObjectSchema: Sendable {
   public let name: String?
   public let fields: [Field]
   public let description: String?
+  /// Any members at all are accepted (and ignored).
+  public let open: Bool
 
-  public init(_ name: String? = nil, description: String? = nil, _ fields: [Field]) {
+  public init(_ name: String? = nil, description: String? = nil, _ fields: [Field], open: Bool = false) {
     self.name = name
     self.fields = fields
     self.description = description
+    self.open = open
   }
 
   public func field(_ name: String) -> Field? { fields.first { $0.name == name } }

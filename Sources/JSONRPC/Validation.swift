@@ -4,6 +4,7 @@ extension ObjectSchema {
   /// Checks `params` against this schema: every required field present, every field of its type
   /// and range, no unknown or repeated member. `null` counts as omitted for optional fields.
   public func validate(_ object: JSONObject, path: String = "") throws(RPCError) {
+    if open { return }
     // Objects here are small: a scan finds repeats without hashing every key.
     var seen = Set<String>()
     let members = object.members
@@ -53,6 +54,7 @@ extension Schema {
     case .array: "an array"
     case .object, .tagged: "an object"
     case .any: "any value"
+    case .null: "null"
     }
   }
 
@@ -74,6 +76,8 @@ extension Schema {
     switch kind {
     case .any:
       return
+    case .null:
+      guard value.isNull else { throw wrong() }
     case .string(let format, let minLength, let maxLength):
       guard case .string(let s) = value else { throw wrong() }
       let bytes = s.utf8.count

@@ -4,7 +4,8 @@
   import Musl
 #endif
 
-/// The six figures of issue 7, each measured `runs` times and reported as the median.
+/// The six figures of issue 7 and the write scaling of issue 10 (figure 7), each measured `runs`
+/// times and reported as the median.
 final class Bench {
   let o: Options
   let service: Service
@@ -67,6 +68,7 @@ final class Bench {
     if o.only.contains(4) { try figure4() }
     if o.only.contains(5) { try figure5() }
     if o.only.contains(6) { try figure6() }
+    if o.only.contains(7) { try figure7() }
   }
 
   // MARK: 1. Cold start
@@ -297,6 +299,91 @@ final class Bench {
       Row(
         figure: "5", key: "scaling.small", label: "p50 getRequirements at \(formatCount(o.small)) learners",
         value: median(smallP50), unit: "ms", samples: smallP50))
+  }
+
+  // MARK: 7. Write scaling
+
+  /// The timed methods of figure 7, in the order each new learner sends them (after an untimed
+  /// createLearner).
+  static let writeMethods = ["enroll", "recordGrade", "purchaseCredit", "submitProviderDecision"]
+
+  /// One at a time on `db`, for `count` new learners numbered from `first`: createLearner
+  /// (untimed), enroll (verified), recordGrade (passing), purchaseCredit, submitProviderDecision
+  /// (approved, signed). Returns the latencies of each timed method, in nanoseconds.
+  private func writeRun(db: String, population: Int, first: Int, count: Int, what: String) throws
+    -> [[UInt64]]
+  {
+    var rng = SeededRandom.stream(o.seed, 70)
+    var lines: [[UInt8]] = []
+    var id = 1000
+    for i in first..<(first + count) {
+      lines.append(line { Requests.createLearner(&$0, id: id, learner: i, &rng) })
+      lines.append(line { Requests.enroll(&$0, id: id + 1, learner: i, verified: true) })
+      lines.append(line { Requests.recordGrade(&$0, id: id + 2, learner: i, hundredths: 85) })
+      lines.append(line { Requests.purchaseCredit(&$0, id: id + 3, learner: i) })
+      lines.append(line { Requests.submitProviderDecision(&$0, id: id + 4, learner: i) })
+      id += 5
+    }
+    let warmup = getRequirementsLines(Self.warmupRequests, population: population, &rng, firstId: 1)
+    let latencies = try service.interactive(db: db, setup: warmup, lines: lines, what: what).latencies
+    return (1...Self.writeMethods.count).map { k in
+      stride(from: k, to: latencies.count, by: 5).map { latencies[$0] }
+    }
+  }
+
+  func figure7() throws {
+    // Writes change the file: each size is measured on a copy of its cached database (one copy
+    // for all runs; every run adds learners of its own).
+    func copy(_ learners: Int) throws -> String {
+      let source = try population(learners)
+      let target = tempDatabase("writes-\(learners)", 0)
+      let (_, ok) = try capture("/bin/cp", [source, target])
+      guard ok else { throw BenchError("cannot copy \(source) to \(target)") }
+      warmPageCache(target)
+      return target
+    }
+    let small = try copy(o.small)
+    let large = try copy(o.large)
+    defer {
+      discard(small)
+      discard(large)
+    }
+    let methods = Self.writeMethods
+    var smallP50 = [[Double]](repeating: [], count: methods.count)
+    var largeP50 = [[Double]](repeating: [], count: methods.count)
+    for run in 1...o.runs {
+      // New learners after the population (ids of its own for each run).
+      let s = try writeRun(
+        db: small, population: o.small, first: o.small + run * o.writes, count: o.writes,
+        what: "figure 7, small")
+      let l = try writeRun(
+        db: large, population: o.large, first: o.large + run * o.writes, count: o.writes,
+        what: "figure 7, large")
+      for k in methods.indices {
+        smallP50[k].append(Double(percentile(s[k], 50)) / 1e6)
+        largeP50[k].append(Double(percentile(l[k], 50)) / 1e6)
+      }
+      progress(
+        "figure 7, run \(run)/\(o.runs): p50 "
+          + methods.indices.map {
+            "\(methods[$0]) \(fixed(smallP50[$0].last!, 3)) / \(fixed(largeP50[$0].last!, 3)) ms"
+          }.joined(separator: ", ") + " at \(formatCount(o.small)) / \(formatCount(o.large))")
+    }
+    for (k, method) in methods.enumerated() {
+      let ratio = median(largeP50[k]) / median(smallP50[k])
+      rows.append(
+        Row(
+          figure: "7", key: "writeScaling.\(method).large",
+          label: "p50 \(method) at \(formatCount(o.large)) learners, one at a time",
+          value: median(largeP50[k]), unit: "ms", samples: largeP50[k],
+          target: Target(
+            text: "<= 1.2x at \(formatCount(o.small))", ratio: ratio, bound: 1.2, direction: .atMost)))
+      rows.append(
+        Row(
+          figure: "7", key: "writeScaling.\(method).small",
+          label: "p50 \(method) at \(formatCount(o.small)) learners",
+          value: median(smallP50[k]), unit: "ms", samples: smallP50[k]))
+    }
   }
 
   // MARK: 6. Peak memory

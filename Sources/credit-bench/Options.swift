@@ -18,10 +18,14 @@ let usage = """
                          large database
     --json               print the results as JSON instead of a table
     --only LIST          only these figures, e.g. 1,3,5 (1 cold start, 2 piped throughput,
-                         3 interactive latency, 4 group commit, 5 scaling, 6 peak memory)
+                         3 interactive latency, 4 group commit, 5 scaling, 6 peak memory,
+                         7 write scaling)
     --learners N         learners in the database of figures 1, 2b, 3 and 6 (default 100000)
-    --small N            the small database of figure 5 (default 10000)
-    --large N            the large database of figure 5 (default 1000000; --quick 100000)
+    --small N            the small database of figures 5 and 7 (default 10000)
+    --large N            the large database of figures 5 and 7 (default 1000000; --quick 100000)
+    --writes N           new learners per run of figure 7, each sending enroll, recordGrade,
+                         purchaseCredit and submitProviderDecision one at a time (default 200;
+                         --quick 50)
     --journey N          learners through the journey of figure 2a (default 2000; --quick 300)
     --commit-learners N  learners through the journey of figure 4, piped and one request at a
                          time (default 300; --quick 100)
@@ -51,7 +55,9 @@ struct Options {
   var runs = 5
   var quick = false
   var json = false
-  var only: Set<Int> = [1, 2, 3, 4, 5, 6]
+  var only: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
+  /// New learners per run of figure 7 (each sends the four timed writes one at a time).
+  var writes = 200
   var learners = 100_000
   var small = 10_000
   var large = 1_000_000
@@ -92,6 +98,7 @@ func parseOptions(_ args: [String]) -> Options {
     o.reads = 10_000
     o.latency = 500
     o.stream = 100_000
+    o.writes = 50
   }
   var i = 0
   func value(_ flag: String) -> String {
@@ -120,8 +127,8 @@ func parseOptions(_ args: [String]) -> Options {
     case "--only":
       let v = value(flag)
       let figures = v.split(separator: ",").map { Int(String($0).trimmingSpaces()) }
-      guard !figures.isEmpty, figures.allSatisfy({ $0 != nil && (1...6).contains($0!) }) else {
-        usageError("--only takes figure numbers 1 to 6 separated by commas, not '\(v)'")
+      guard !figures.isEmpty, figures.allSatisfy({ $0 != nil && (1...7).contains($0!) }) else {
+        usageError("--only takes figure numbers 1 to 7 separated by commas, not '\(v)'")
       }
       o.only = Set(figures.map { $0! })
     case "--learners": o.learners = count(flag, min: 10)
@@ -131,6 +138,7 @@ func parseOptions(_ args: [String]) -> Options {
     case "--commit-learners": o.commitLearners = count(flag)
     case "--reads": o.reads = count(flag, min: 2)
     case "--latency": o.latency = count(flag)
+    case "--writes": o.writes = count(flag)
     case "--stream": o.stream = count(flag, min: 10)
     case "--stream-runs": o.streamRuns = count(flag)
     case "--seed": o.seed = UInt64(count(flag, min: 0))

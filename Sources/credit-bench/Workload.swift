@@ -1,3 +1,5 @@
+import CreditCrypto
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -38,6 +40,7 @@ struct SeededRandom {
 enum World {
   static let courseId = "course-v1:BenchX+CR101+2026"
   static let providerId = "bench-state"
+  static let providerSecret = "bench-secret-0000000001"
   static let testClock = "2026-03-01T00:00:00Z"
   static let minGrade = 0.7
   static let countries = ["US", "CA", "GB", "DE", "IN", "BR", "NG", "JP", "FR", "MX"]
@@ -146,7 +149,7 @@ enum Requests {
     let p = World.providerId
     let params = [
       #""createCourse","params":{"courseId":"\#(c)","title":"Credit Bench 101","startsAt":"2026-01-05T00:00:00Z","endsAt":"2026-06-30T23:59:59Z","passingGrade":0.6,"verifiedPrice":{"amount":"49.00","currency":"USD"}}}"#,
-      #""createProvider","params":{"providerId":"\#(p)","displayName":"Bench State University","url":"https://credit.bench-state.example/apply","description":"Bench State grants 3 credits for this course.","secrets":["bench-secret-0000000001"]}}"#,
+      #""createProvider","params":{"providerId":"\#(p)","displayName":"Bench State University","url":"https://credit.bench-state.example/apply","description":"Bench State grants 3 credits for this course.","secrets":["\#(World.providerSecret)"]}}"#,
       #""offerCredit","params":{"courseId":"\#(c)","providerId":"\#(p)","price":{"amount":"300.00","currency":"USD"}}}"#,
       #""setCreditRequirements","params":{"courseId":"\#(c)","requirements":[{"kind":"grade","minGrade":\#(World.minGrade)}]}}"#,
     ]
@@ -243,6 +246,36 @@ enum Requests {
   }
 }
 
+extension Requests {
+  /// The Unix time of `World.testClock`, the timestamp the bench signs decisions with.
+  static let clockSeconds = 1_772_323_200
+
+  /// The credit request id the service makes for a learner under `--test-clock` (derived from the
+  /// learner and the course, so that a script can name it before it exists).
+  static func requestId(learner: Int) -> String {
+    Hex.encode(
+      Array(
+        SHA256.hash(Array("credit-request|\(World.learnerId(learner))|\(World.courseId)".utf8)).prefix(16)))
+  }
+
+  static func submitProviderDecision(_ out: inout [UInt8], id: Int, learner: Int) {
+    let requestId = requestId(learner: learner)
+    let message = "request_uuid:\(requestId)status:approvedtimestamp:\(clockSeconds)"
+    let signature = Hex.encode(
+      HMACSHA256.authenticate(key: Array(World.providerSecret.utf8), message: Array(message.utf8)))
+    openRequest(&out, id: id, "submitProviderDecision")
+    out.put(#""providerId":""#)
+    out.put(World.providerId)
+    out.put(#"","requestId":""#)
+    out.put(requestId)
+    out.put(#"","status":"approved","timestamp":"#)
+    out.put(clockSeconds)
+    out.put(#","signature":""#)
+    out.put(signature)
+    out.put("\"}}\n")
+  }
+}
+
 /// The write-heavy journey: per learner createLearner, enroll (verified), verifyIdentity,
 /// reviewVerification (approved), recordGrade (passing), getRequirements, purchaseCredit (tok_visa).
 final class JourneySource: RequestSource {
@@ -324,7 +357,8 @@ final class ReadMixSource: RequestSource {
 }
 
 /// The population of a stored database: every learner created and enrolled (one in ten as audit,
-/// the rest verified), one in four graded, half of those at or above the minimum (so eligible).
+/// the rest verified), one in four graded, half of those at or above the minimum (so eligible),
+/// and one in eight (verified, passing) with a credit purchase.
 /// Sent as JSON-RPC batches, `batchSize` requests a line.
 final class PopulationSource: RequestSource {
   private let learners: Int
@@ -343,8 +377,8 @@ final class PopulationSource: RequestSource {
     self.batchSize = batchSize
     self.id = firstId
     self.rng = .stream(seed, 1)
-    // Requests per learner: 2, plus a grade for one in four.
-    let total = learners * 2 + (learners + 3) / 4
+    // Requests per learner: 2, plus a grade for one in four, plus a purchase for one in eight.
+    let total = learners * 2 + (learners + 3) / 4 + (learners + 7) / 8
     self.batchCount = (total + batchSize - 1) / batchSize
   }
 
@@ -373,13 +407,17 @@ final class PopulationSource: RequestSource {
       let i = next
       next += 1
       request(&out) { Requests.createLearner(&$0, id: $1, learner: i, &rng) }
-      let verified = rng.below(10) != 0
+      // One in eight buys credit: verified, passing, and a credit request stored (so that the
+      // tables of orders, credit requests, events and notifications grow with the population).
+      let buys = i % 8 == 0
+      let verified = rng.below(10) != 0 || buys
       request(&out) { Requests.enroll(&$0, id: $1, learner: i, verified: verified) }
       if i % 4 == 0 {
-        let passing = rng.below(2) == 0
+        let passing = rng.below(2) == 0 || buys
         let grade = passing ? 70 + rng.below(31) : 30 + rng.below(40)
         request(&out) { Requests.recordGrade(&$0, id: $1, learner: i, hundredths: grade) }
       }
+      if buys { request(&out) { Requests.purchaseCredit(&$0, id: $1, learner: i) } }
     }
     if next == learners, pending > 0 { closeBatch(&out) }
     return next < learners

@@ -15,7 +15,8 @@ let usage = """
   usage: credit-rpc [--db PATH] [--as PRINCIPAL] [--test-clock TIME] [--max-line-bytes N]
                     [--log-level LEVEL] [--trace-sql FILE] [--version] [--help]
 
-  Serves the credit workflow as JSON-RPC 2.0 on stdin/stdout, one message per line.
+  Serves the credit workflow as JSON-RPC 2.0 on stdin/stdout, one message per line, or framed
+  with Content-Length headers (as editors' JSON-RPC libraries do) when the input starts so.
 
     --db PATH            the SQLite database (default: $CREDIT_RPC_DB, else
                          $XDG_DATA_HOME/credit-rpc/credit.sqlite or ~/.local/share/...);
@@ -45,6 +46,7 @@ struct Options {
   var testClock: String?
   var maxLineBytes = 8 << 20
   var logLevel = Logger.Level.info
+  var logLevelGiven = false
   var traceSQL: String?
 }
 
@@ -86,6 +88,7 @@ func parseArguments(_ args: [String]) -> Options {
         fail("--log-level takes error, warning, info or debug, not '\(v)'")
       }
       o.logLevel = l
+      o.logLevelGiven = true
     default:
       fail("unknown argument '\(arg)'\n\n\(usage)")
     }
@@ -154,12 +157,23 @@ if let traceFile = options.traceSQL {
   }
 }
 
-logger.info("serving \(path == ":memory:" ? "an in-memory database" : path) as \(principal)")
 let service = CreditService(db: db, clock: clock, deterministicIds: testClock != nil)
 let server = Server(service: service, principal: principal, testClock: testClock, logger: logger)
-LineServer(
-  input: 0, output: protocolOut, limits: TransportLimits(maxLineBytes: options.maxLineBytes), handler: server
-).run()
+let transport = LineServer(
+  input: 0, output: protocolOut, limits: TransportLimits(maxLineBytes: options.maxLineBytes), handler: server)
+transport.framingDecided = { framing in
+  // Editor clients (header framing) show every stderr line as an error: by default only warnings
+  // and errors go there.
+  if framing == .headers, !options.logLevelGiven { logger.level = .warning }
+  logger.info(
+    "serving \(path == ":memory:" ? "an in-memory database" : path) as \(principal), "
+      + (framing == .headers ? "Content-Length framing" : "one message per line"))
+}
+let end = transport.run()
 // Everything answered is committed already; closing checkpoints the WAL into the database file.
 db.close()
+if end == .unreadableHeader {
+  logger.error("a message header could not be read (see the -32700 answer); stopped")
+  exit(1)
+}
 exit(0)

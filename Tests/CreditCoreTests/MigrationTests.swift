@@ -74,6 +74,48 @@ enum ExtendedCode {
     #expect(recorded == SchemaMigrations.all.map(\.version))
   }
 
+  /// Version 2 adds the indexes of credit requests by order and of attempts by learner to a file of
+  /// version 1 that holds data: the data stays, and the purchase's join searches instead of scanning.
+  @Test func version2IndexesAFileOfVersion1AndKeepsItsData() throws {
+    let dir = TemporaryDirectory()
+    let db = try Database(path: dir.file("v1.sqlite"))
+    try Self.migrator.migrate(db, upTo: 1, appliedAt: Self.appliedAt)
+    try db.execute(
+      """
+      INSERT INTO courses (course_id, org, number, run, title, starts_at, ends_at, passing_grade,
+        purchase_window_days, created_at)
+        VALUES ('course-v1:O+N+R', 'O', 'N', 'R', 'T', 0, 100, 0.5, 365, 0);
+      INSERT INTO providers (provider_id, display_name, url, requires_additional_steps, created_at)
+        VALUES ('u', 'U', 'https://u.example', 0, 0);
+      INSERT INTO learners (learner_id, full_name, email, country, created_at)
+        VALUES ('ada', 'Ada', 'ada@example.org', 'GB', 0);
+      INSERT INTO enrollments (learner_id, course_id, mode, enrolled_at) VALUES ('ada', 'course-v1:O+N+R', 'verified', 0);
+      INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
+        purchased_at, idempotency_key, params_digest, seq)
+        VALUES ('ord_1', 'ada', 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', 1);
+      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
+        VALUES ('r1', 'ada', 'course-v1:O+N+R', 'u', 'ord_1', 'pending', 5);
+      """)
+    let join =
+      "SELECT r.request_id FROM orders o JOIN credit_requests r ON r.order_id = o.order_id WHERE o.order_id = 'ord_1'"
+    func plan() throws -> String {
+      try db.query("EXPLAIN QUERY PLAN " + join) { $0.text(3) }.joined(separator: "; ")
+    }
+    #expect(try plan().contains("SCAN r"))
+
+    #expect(try Self.migrator.migrate(db, appliedAt: Self.appliedAt) == [2])
+
+    #expect(try Self.migrator.currentVersion(db) == 2)
+    #expect(try db.query(join) { $0.text(0) } == ["r1"])
+    #expect(try db.scalarInt("SELECT count(*) FROM enrollments") == 1)
+    let indexes = try db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_by_%'") {
+      $0.text(0)
+    }
+    #expect(indexes.contains("credit_requests_by_order"))
+    #expect(indexes.contains("exam_attempts_by_learner"))
+    #expect(try plan().contains("SEARCH r USING INDEX credit_requests_by_order"))
+  }
+
   @Test func fileWithNewerSchemaIsRefused() throws {
     let dir = TemporaryDirectory()
     let newer = Self.migrator.latestVersion + 1

@@ -46,6 +46,10 @@ private let rights: [String: (staff: Right, learner: Right, provider: Right)] = 
   "listEvents": (.yes, .no, .no),
   "clock.set": (.yes, .yes, .yes),
   "clock.advance": (.yes, .yes, .yes),
+  // SPEC section 6: the LSP lifecycle, for everyone.
+  "initialize": (.yes, .yes, .yes),
+  "shutdown": (.yes, .yes, .yes),
+  "exit": (.yes, .yes, .yes),
 ]
 
 private let course = "course-v1:MITx+6.002x+2026"

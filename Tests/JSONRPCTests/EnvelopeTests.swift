@@ -4,8 +4,9 @@ import Testing
 
 /// What `Message(_:)` should make of one value.
 enum Expected: Sendable, Equatable {
-  /// A request: its id (nil for a notification), method and whether params are present.
-  case request(id: JSONValue?, method: String, hasParams: Bool)
+  /// A request: its id (nil for a notification), method, whether params are present (by name) and
+  /// whether they came as an array (refused by the handler once the method is known to exist).
+  case request(id: JSONValue?, method: String, hasParams: Bool, positional: Bool = false)
   /// An error to answer with `id` (nil: nobody hears it), with its code, reason and field.
   case error(code: Int, reason: String, id: JSONValue?, field: String? = nil)
 }
@@ -21,7 +22,7 @@ struct EnvelopeCase: Sendable, CustomTestStringConvertible {
 func classify(_ json: String) throws -> Expected {
   switch Message(try JSONParser.parse(json)) {
   case .request(let r):
-    return .request(id: r.id, method: r.method, hasParams: r.params != nil)
+    return .request(id: r.id, method: r.method, hasParams: r.params != nil, positional: r.positionalParams)
   case .error(let e, let id):
     return .error(code: e.code, reason: e.reason, id: id, field: e.field)
   }
@@ -84,12 +85,17 @@ func classify(_ json: String) throws -> Expected {
       name: "method missing", json: #"{"jsonrpc":"2.0","id":"q"}"#,
       expected: .error(code: -32600, reason: "invalid_method", id: .string("q"))),
     EnvelopeCase(
-      name: "params an array", json: #"{"jsonrpc":"2.0","id":1,"method":"m","params":[1,2]}"#,
-      expected: .error(code: -32602, reason: "params_not_object", id: one, field: "params")),
+      name: "params an array is left to the handler (an unknown method is -32601 whatever the params)",
+      json: #"{"jsonrpc":"2.0","id":1,"method":"m","params":[1,2]}"#,
+      expected: .request(id: one, method: "m", hasParams: false, positional: true)),
     EnvelopeCase(
-      name: "params an array in a notification is not answered",
-      json: #"{"jsonrpc":"2.0","method":"m","params":[]}"#,
-      expected: .error(code: -32602, reason: "params_not_object", id: nil, field: "params")),
+      name: "params an array in a notification",
+      json: #"{"jsonrpc":"2.0","method":"m","params":[1]}"#,
+      expected: .request(id: nil, method: "m", hasParams: false, positional: true)),
+    EnvelopeCase(
+      name: "params an empty array counts as omitted (Neovim encodes {} as [])",
+      json: #"{"jsonrpc":"2.0","id":1,"method":"m","params":[]}"#,
+      expected: .request(id: one, method: "m", hasParams: false, positional: false)),
     EnvelopeCase(
       name: "params a number", json: #"{"jsonrpc":"2.0","id":1,"method":"m","params":5}"#,
       expected: .error(code: -32600, reason: "invalid_params_type", id: one)),
@@ -127,16 +133,11 @@ func classify(_ json: String) throws -> Expected {
     #expect(r.isNotification == false)
   }
 
-  @Test func errorMessagesAreHumanReadable() throws {
-    guard
-      case .error(let e, _) = Message(
-        try JSONParser.parse(#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1]}"#))
-    else {
-      Issue.record("not an error")
-      return
-    }
+  @Test func positionalParamsErrorIsHumanReadable() {
+    let e = RPCError.paramsNotObject
     #expect(e.message.contains("params"))
     #expect(e.json["data"]?["field"] == .string("params"))
+    #expect(e.json["data"]?["reason"] == .string("params_not_object"))
     #expect(e.json["code"] == .number(JSONNumber(-32602)))
   }
 

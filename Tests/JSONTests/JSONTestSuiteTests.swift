@@ -2,14 +2,12 @@ import Foundation
 import JSON
 import Testing
 
-/// The parsing corpus of JSONTestSuite, kept beside the repository in `../shared/json-test-suite`.
+/// The parsing corpus of JSONTestSuite, vendored in `Tests/Vendor/json-test-suite` (MIT licence).
 @Suite struct JSONTestSuiteTests {
   static let corpus: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent()  // Tests/JSONTests
     .deletingLastPathComponent()  // Tests
-    .deletingLastPathComponent()  // the repository
-    .deletingLastPathComponent()  // its parent
-    .appendingPathComponent("shared/json-test-suite/test_parsing")
+    .appendingPathComponent("Vendor/json-test-suite/test_parsing")
 
   /// The files whose name starts with `prefix`, with their bytes; records an issue when the corpus
   /// is missing or has no such file.

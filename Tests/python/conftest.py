@@ -19,7 +19,7 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
+VENDOR_DIR = REPO_ROOT / "Tests" / "Vendor"
 PROTOCOL_DIR = REPO_ROOT / "Protocol"
 EXAMPLES_DIR = PROTOCOL_DIR / "examples"
 OPENRPC_PATH = PROTOCOL_DIR / "openrpc.json"

@@ -88,7 +88,9 @@ def test_oracle_agrees_with_the_transport_examples():
     assert o(b'[{"jsonrpc":"2.0","method":"x"}]').kind == "none"
     assert o(b"[]").members[0].codes == {-32600}
     assert o(b"[1,2]").kind == "batch" and len(o(b"[1,2]").members) == 2
-    assert o(b'{"jsonrpc":"2.0","id":1,"method":"x","params":[]}').members[0].codes == {-32602}
+    assert o(b'{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}').members[0].codes == {-32601}
+    assert o(b'{"jsonrpc":"2.0","id":1,"method":"enroll","params":[1]}').members[0].codes == {-32602}
+    assert o(b'{"jsonrpc":"2.0","id":1,"method":"enroll","params":[]}').members[0].codes is None
     assert o(b'{"jsonrpc":"2.0","method":"x","params":[]}').kind == "none"
     assert o(b'{"jsonrpc":"2.0","method":"x","params":1}').members[0].codes == {-32600}
     assert o(b'{"jsonrpc":"2.0","id":true,"method":"x"}').members[0].id is None

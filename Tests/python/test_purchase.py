@@ -431,9 +431,10 @@ def test_decision_signed_with_a_wrong_secret_is_an_invalid_signature(world):
     for secret in ("asu-secret-C", "mit-secret-1", ""):
         e = w.decide_error(rid, "approved", secret=secret)
         assert e.code == -32008
+    # Not hex at all is a malformed parameter (SPEC section 6, order of checks), not a mismatch.
     e = w.error("submitProviderDecision", providerId="asu", requestId=rid, status="approved",
                 timestamp=unix(w.now), signature="not hex at all")
-    assert e.code == -32008
+    assert e.code == -32602 and e.data["field"] == "signature", e
     assert w.credit()["request"]["status"] == "pending"
     assert not w.emails(kind="creditDecision")
 

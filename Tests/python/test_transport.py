@@ -208,10 +208,32 @@ def test_scalar_params_invalid_request(params):
     assert_error(r, -32600, id=4)
 
 
-@pytest.mark.parametrize("params", ["[]", "[true]"])
+def test_empty_array_params_taken_as_omitted():
+    # SPEC section 6: Neovim encodes an empty table as [].
+    r = only(['{"jsonrpc":"2.0","id":4,"method":"listCourses","params":[]}'])
+    assert r == {"jsonrpc": "2.0", "id": 4, "result": {"courses": []}}
+
+
+@pytest.mark.parametrize("params", ["[true]", "[{}]", "[1,2]"])
 def test_array_params_invalid_params(params):
     r = only(['{"jsonrpc":"2.0","id":4,"method":"listCourses","params":%s}' % params])
     assert_error(r, -32602, id=4, field="params")
+
+
+@pytest.mark.parametrize("params", ["[]", "[1,2]", '[{"learnerId":"ann"}]', "{}", '{"a":1}', "null"])
+def test_unknown_method_is_method_not_found_whatever_the_params(params):
+    r = only(['{"jsonrpc":"2.0","method":"nosuch","params":%s,"id":1}' % params])
+    assert_error(r, -32601, id=1, reason="method_not_found")
+
+
+def test_array_params_of_a_known_method_in_a_batch_and_of_rpc_discover():
+    rs = responses(['[{"jsonrpc":"2.0","id":1,"method":"enroll","params":[1]},'
+                    '{"jsonrpc":"2.0","id":2,"method":"nosuch","params":[]},'
+                    '{"jsonrpc":"2.0","id":3,"method":"rpc.discover","params":[{}]}]'])
+    assert len(rs) == 1 and len(rs[0]) == 3, rs
+    assert_error(rs[0][0], -32602, id=1, reason="params_not_object", field="params")
+    assert_error(rs[0][1], -32601, id=2, reason="method_not_found")
+    assert_error(rs[0][2], -32602, id=3, reason="params_not_object", field="params")
 
 
 def test_params_null_taken_as_omitted():

@@ -133,6 +133,21 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+_documented: set | None = None
+
+
+def _array_params_codes(method: str) -> set:
+    """The answer to `method` called with array params: -32602 for a method of openrpc.json, -32601
+    for any other (the clock methods exist only under --test-clock: either)."""
+    global _documented
+    if _documented is None:
+        doc = json.loads(OPENRPC_PATH.read_text(encoding="utf-8"))
+        _documented = {m["name"] for m in doc["methods"]} | {"rpc.discover"}
+    if method.startswith("clock."):
+        return {-32601, -32602}
+    return {-32602} if method in _documented else {-32601}
+
+
 def member_of(m) -> Member | None:
     """The JSON-RPC 2.0 rules of SPEC section 3 for one message (None: a notification)."""
     if not isinstance(m, dict):
@@ -149,9 +164,12 @@ def member_of(m) -> Member | None:
     if not isinstance(m.get("method"), str):
         return Member(echo, {-32600}, must_fail=True)
     params = m.get("params")
+    if params == []:
+        params = None  # an empty array counts as omitted (SPEC section 6)
     if params is not None and not isinstance(params, dict):
         if isinstance(params, list):
-            return Member(echo, {-32602}, must_fail=True) if has_id else None
+            # An unknown method is -32601 whatever its params; a known one refuses an array.
+            return Member(echo, _array_params_codes(m["method"]), must_fail=True) if has_id else None
         return Member(echo, {-32600}, must_fail=True)
     if not has_id:
         return None
@@ -196,7 +214,8 @@ class Generator:
         self.doc = doc
         self.schemas = doc["components"]["schemas"]
         self.methods = {m["name"]: m for m in doc["methods"]}
-        self.names = sorted(self.methods)
+        # The `exit` notification ends the session (SPEC section 6): the stream would stop there.
+        self.names = sorted(n for n in self.methods if n != "exit")
         self.next_id = 1000
         self.pools = {
             "learnerId": ["fz-ann", "fz-bob", "fz-cat", "fz-ghost", "Fz-Ann", "\u202efz-rtl", "fz-\U0001F600",
@@ -404,7 +423,8 @@ class Generator:
         return self.dump(self.call(m, params)), _must_fail({-32602}, field=spec["name"])
 
     def gen_unknown_field(self):
-        m = self._method(with_params=False)
+        # Methods marked x-any-params (the LSP lifecycle) take any parameters.
+        m = self.rng.choice([n for n in self.names if not self.methods[n].get("x-any-params")])
         params = self.params_for(m)
         name = self.rng.choice(["zzUnknown", "learnerID", "__proto__", "constructor", "", " ", "id", "\u0000",
                                 "params", "$where", "a" * 300])

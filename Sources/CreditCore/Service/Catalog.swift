@@ -179,6 +179,26 @@ extension CreditService {
     return e
   }
 
+  /// Checks a requirement set from its parameters alone (no stored state): no requirement listed
+  /// twice, at most one grade requirement.
+  public static func checkRequirementInputs(_ inputs: [RequirementInput]) throws {
+    var seen = Set<String>()
+    var grades = 0
+    for (i, input) in inputs.enumerated() {
+      if input.kind == .grade { grades += 1 }
+      let id = Requirement.id(kind: input.kind, examId: input.examId, checkpointId: input.checkpointId)
+      guard seen.insert(id).inserted else {
+        throw CreditError.invalidParams(
+          "Requirement '\(id)' is listed twice.", field: "requirements[\(i)]", reason: "duplicate_requirement"
+        )
+      }
+    }
+    if grades > 1 {
+      throw CreditError.invalidParams(
+        "A course has at most one grade requirement.", field: "requirements", reason: "duplicate_requirement")
+    }
+  }
+
   /// Replaces a course's requirement set. Statuses of requirements that stay are kept; those of
   /// removed requirements are dropped; every enrolled learner is re-evaluated.
   public func setCreditRequirements(courseId: String, _ inputs: [RequirementInput]) throws -> [Requirement] {

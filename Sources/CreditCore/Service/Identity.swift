@@ -15,23 +15,40 @@ extension CreditService {
   func imageDigest(_ base64: String, field: String) throws -> (String, Int) {
     do {
       let (digest, count) = try Base64.digest(base64, maxDecodedBytes: maxImageBytes)
-      guard count > 0 else {
-        throw CreditError.invalidParams(
-          "\(field) is empty; send the image, base64-encoded.", field: field,
-          reason: "empty_image")
-      }
+      guard count > 0 else { throw Self.emptyImage(field) }
       return (Hex.encode(digest), count)
     } catch let e as Base64.DecodeError {
-      switch e {
-      case .tooLarge(let limit):
-        throw CreditError.invalidParams(
-          "\(field) is larger than \(limit) bytes once decoded; send a smaller image.", field: field,
-          reason: "image_too_large")
-      default:
-        throw CreditError.invalidParams(
-          "\(field) is not valid base64 (standard alphabet, optional = padding, no spaces or line breaks).",
-          field: field, reason: "invalid_base64")
+      throw Self.imageError(e, field: field)
+    }
+  }
+
+  /// Checks that `base64` is a valid, non-empty image of at most `maxImageBytes` decoded bytes,
+  /// without looking at any stored state: a malformed image is -32602 before any state check.
+  public func checkImage(_ base64: String, field: String) throws {
+    do {
+      guard try Base64.decode(base64, maxDecodedBytes: maxImageBytes).count > 0 else {
+        throw Self.emptyImage(field)
       }
+    } catch let e as Base64.DecodeError {
+      throw Self.imageError(e, field: field)
+    }
+  }
+
+  static func emptyImage(_ field: String) -> CreditError {
+    CreditError.invalidParams(
+      "\(field) is empty; send the image, base64-encoded.", field: field, reason: "empty_image")
+  }
+
+  static func imageError(_ e: Base64.DecodeError, field: String) -> CreditError {
+    switch e {
+    case .tooLarge(let limit):
+      CreditError.invalidParams(
+        "\(field) is larger than \(limit) bytes once decoded; send a smaller image.", field: field,
+        reason: "image_too_large")
+    default:
+      CreditError.invalidParams(
+        "\(field) is not valid base64 (standard alphabet, optional = padding, no spaces or line breaks).",
+        field: field, reason: "invalid_base64")
     }
   }
 

@@ -4,7 +4,7 @@ import SQLite
 /// written as OR chains: SQLite builds a throwaway B-tree per row for `IN` lists of three or more.
 /// Never edit a released migration: add a new one.
 public enum SchemaMigrations {
-  public static let all: [Migration] = [v1, v3]
+  public static let all: [Migration] = [v1, v2, v3]
 
   public static let migrator = Migrator(all)
 
@@ -231,6 +231,16 @@ public enum SchemaMigrations {
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
       ) STRICT, WITHOUT ROWID;
+      """)
+
+  /// Lookups that scanned a table growing with the data: a purchase's answer joins its credit
+  /// request by order (every purchase read every credit request), and the attempts that ran out of
+  /// time are looked up per learner and course on every settle (the only index was partial).
+  static let v2 = Migration(
+    version: 2, name: "lookup-indexes",
+    sql: """
+      CREATE INDEX credit_requests_by_order ON credit_requests(order_id);
+      CREATE INDEX exam_attempts_by_learner ON exam_attempts(learner_id, course_id, status);
       """)
 
   /// The operators' side: the outbox's delivery mark, a stable order for the providers' queues
