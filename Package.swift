@@ -18,10 +18,11 @@ let package = Package(
     .target(name: "JSON", linkerSettings: [.linkedLibrary("m")]),
     .target(name: "CreditCrypto"),
     .target(name: "JSONRPC", dependencies: ["JSON"]),
-    .target(name: "CreditCore", dependencies: ["SQLite", "CreditCrypto"]),
+    .target(name: "CreditCore", dependencies: ["CreditCrypto"]),
+    .target(name: "CreditStore", dependencies: ["CreditCore", "SQLite"]),
     .target(name: "CreditRPC", dependencies: ["CreditCore", "JSONRPC", "JSON", "CreditCrypto"]),
     .executableTarget(
-      name: "credit-rpc", dependencies: ["CreditRPC", "CreditCore", "JSONRPC", "SQLite"],
+      name: "credit-rpc", dependencies: ["CreditRPC", "CreditCore", "CreditStore", "JSONRPC", "SQLite"],
       // A statically linked Swift runtime halves the start-up time (see README, Performance).
       linkerSettings: [.unsafeFlags(["-static-stdlib"])]
     ),
@@ -30,8 +31,10 @@ let package = Package(
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
-    .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "SQLite"]),
-    .testTarget(name: "CreditRPCTests", dependencies: ["CreditRPC", "CreditCore", "JSON", "JSONRPC"]),
+    .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "CreditStore"]),
+    .testTarget(name: "CreditStoreTests", dependencies: ["CreditStore", "CreditCore", "SQLite"]),
+    .testTarget(
+      name: "CreditRPCTests", dependencies: ["CreditRPC", "CreditCore", "CreditStore", "JSON", "JSONRPC"]),
     .testTarget(name: "EndToEndTests", dependencies: ["JSON"]),  // drives the built credit-rpc (`swift build` first)
   ]
 )

@@ -132,10 +132,11 @@ enum OperatorMethods {
     ) { p, c in
       var providerId = p.optionalString("providerId")
       if case .provider(let own) = c.principal { providerId = own }
-      let page = try c.service.listCreditRequests(
+      let filter = CreditRequestFilter(
         providerId: providerId, courseId: p.optionalString("courseId"),
-        status: p.optionalString("status").flatMap(CreditRequestStatus.init(rawValue:)),
-        after: try p.cursor(.creditRequests, numeric: true), limit: p.limit)
+        status: p.optionalString("status").flatMap(CreditRequestStatus.init(rawValue:)))
+      let page = try c.service.listCreditRequests(
+        filter, after: try p.cursor(.creditRequests, numeric: true), limit: p.limit)
       return pageJSON("requests", page) { $0.json }
     },
     .method(

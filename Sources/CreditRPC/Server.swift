@@ -1,7 +1,6 @@
 import CreditCore
 import JSON
 import JSONRPC
-import SQLite
 
 /// The method table behind the transport: authorises, validates and runs each request, a group at
 /// a time in one transaction with a savepoint per request, and answers only after the commit.
@@ -31,58 +30,67 @@ public final class Server: GroupHandler {
   }
 
   public func handle(_ requests: [Request]) -> [Result<JSONValue, RPCError>] {
-    let db = service.db
+    let scope = service.scope
     let writes = requests.contains { table[$0.method]?.mutates ?? false }
-    // When another process holds the write lock past the timeout, the reads of the group are still
-    // served (WAL readers never wait) and only its writes are refused.
-    writesRefused = nil
-    do {
-      if writes {
-        do { try db.beginImmediate() } catch {
-          guard error.isBusy else { throw error }
-          writesRefused = storeError(error)
-          try db.beginDeferred()
-        }
-      } else {
-        try db.beginDeferred()
-      }
-    } catch {
-      let e = storeError(error)
-      return requests.map { _ in .failure(e) }
-    }
     var outcomes: [Result<JSONValue, RPCError>] = []
     outcomes.reserveCapacity(requests.count)
-    for request in requests {
-      let outcome = runOne(request)
-      outcomes.append(outcome)
-      if request.isNotification, table[request.method]?.endsSession == true {
-        sessionEnded = true
-        break
-      }
-      if !db.isInTransaction {
-        // SQLite rolled the whole group back (a full disk, an I/O error): nothing of it is stored,
-        // and the rest must not run outside the group, each committing on its own.
-        service.forgetUncommitted()
-        var e = RPCError(
-          code: CreditError.Kind.unavailable.rawValue,
-          message: "The database could not store this group of requests (disk full or I/O error); nothing "
-            + "of it was applied. Try again.", reason: "database_unavailable")
-        if case .failure(let failure) = outcome, failure.code == CreditError.Kind.unavailable.rawValue {
-          e = failure
-        }
-        return requests.map { _ in .failure(e) }
-      }
-    }
+    var aborted: RPCError?
     do {
-      try db.commit()
+      try scope.inGroup(writing: writes, lockKeys: writes ? lockKeys(requests) : []) { refused in
+        // When another process holds the write lock past the timeout, the reads of the group are
+        // still served and only its writes are refused.
+        writesRefused = refused.map(rpcError)
+        for request in requests {
+          let outcome = runOne(request)
+          outcomes.append(outcome)
+          if request.isNotification, table[request.method]?.endsSession == true {
+            sessionEnded = true
+            break
+          }
+          if !scope.groupIsOpen {
+            // The engine rolled the whole group back (a full disk, an I/O error): nothing of it is
+            // stored, and the rest must not run outside the group, each committing on its own.
+            var e = RPCError(
+              code: CreditError.Kind.unavailable.rawValue,
+              message: "The database could not store this group of requests (disk full or I/O error); "
+                + "nothing of it was applied. Try again.", reason: "database_unavailable")
+            if case .failure(let failure) = outcome, failure.code == CreditError.Kind.unavailable.rawValue {
+              e = failure
+            }
+            aborted = e
+            return .rollback
+          }
+        }
+        return .commit
+      }
     } catch {
-      db.rollback()
-      service.forgetUncommitted()
-      let e = storeError(error)
-      // Nothing of this group was stored: no request may claim success.
-      return outcomes.map { _ in .failure(e) }
+      // The group could not begin or commit: nothing of it was stored, no request may claim success.
+      let e = rpcError(error)
+      return requests.map { _ in .failure(e) }
     }
+    if let aborted { return requests.map { _ in .failure(aborted) } }
     return outcomes
+  }
+
+  /// What the writes of a group touch: the learner (in its course) of each request, the course of a
+  /// course-wide change, and everything for a request that names its data by an id only.
+  func lockKeys(_ requests: [Request]) -> [LockKey] {
+    var keys = Set<LockKey>()
+    for request in requests where table[request.method]?.mutates ?? false {
+      let params = request.params ?? JSONObject()
+      if let learnerId = params["learnerId"]?.stringValue {
+        if let courseId = params["courseId"]?.stringValue {
+          keys.insert(.enrollment(learnerId: learnerId, courseId: courseId))
+        } else {
+          keys.insert(.learner(learnerId))
+        }
+      } else if let courseId = params["courseId"]?.stringValue {
+        keys.insert(.course(courseId))
+      } else {
+        keys.insert(.everything)
+      }
+    }
+    return keys.sorted()
   }
 
   private func runOne(_ request: Request) -> Result<JSONValue, RPCError> {
@@ -104,43 +112,35 @@ public final class Server: GroupHandler {
       try authorize(method, params)
       try method.params.validate(params)
       try method.check?(ParamReader(params), context)
-    } catch let e as RPCError {
-      return .failure(e)
-    } catch let e as CreditError {
-      return .failure(rpcError(e))
     } catch {
-      return .failure(storeError(error))
+      return .failure(rpcError(error))
     }
-    if method.mutates, let refused = writesRefused { return .failure(refused) }
-    let db = service.db
-    do {
-      if method.mutates { try db.savepoint("request") }
-    } catch {
-      return .failure(storeError(error))
+    let run = { try method.run(ParamReader(params), context) }
+    guard method.mutates else {
+      do { return .success(try run()) } catch { return .failure(rpcError(error)) }
     }
+    if let refused = writesRefused { return .failure(refused) }
+    var outcome: Result<JSONValue, RPCError>?
     do {
-      let result = try method.run(ParamReader(params), context)
-      if method.mutates { try db.release("request") }
-      return .success(result)
-    } catch {
-      if method.mutates {
-        if (error as? CreditError)?.keepsChanges == true {
-          do { try db.release("request") } catch {
-            db.rollback(to: "request")
-            service.forgetUncommitted()
-          }
-        } else {
-          db.rollback(to: "request")
-          service.forgetUncommitted()
+      try service.scope.inSavepoint {
+        do {
+          outcome = .success(try run())
+          return .commit
+        } catch let refusal as RecordedRefusal {
+          // The refusal's record is kept.
+          outcome = .failure(rpcError(refusal.error))
+          return .commit
+        } catch {
+          outcome = .failure(rpcError(error))
+          return .rollback
         }
       }
-      switch error {
-      case let e as CreditError: return .failure(rpcError(e))
-      case let e as RPCError: return .failure(e)
-      default:
-        return .failure(storeError(error))
-      }
+    } catch {
+      // The savepoint could not be opened or released: what the request did is undone.
+      if case .failure(let e)? = outcome { return .failure(e) }
+      return .failure(rpcError(error))
     }
+    return outcome!
   }
 
   /// Checked before any other work: who may call what, and for whose data.
@@ -188,43 +188,5 @@ public final class Server: GroupHandler {
       // Not found and not theirs look the same, so that ids cannot be probed.
       throw forbidden("the credit request is not theirs")
     }
-  }
-
-  func rpcError(_ e: CreditError) -> RPCError {
-    RPCError(code: e.kind.rawValue, message: e.message, reason: e.reason, field: e.field)
-  }
-
-  /// A store failure in words for the client (never SQL); details go to the log.
-  func storeError(_ error: Error) -> RPCError {
-    if let e = error as? SQLiteError {
-      if e.isBusy {
-        return RPCError(
-          code: CreditError.Kind.unavailable.rawValue,
-          message: "The database is busy (another process holds the lock past the timeout); try again.",
-          reason: "database_busy")
-      }
-      if e.isReadOnly {
-        return RPCError(
-          code: CreditError.Kind.unavailable.rawValue,
-          message: "The database is read-only; nothing can be changed.",
-          reason: "database_read_only")
-      }
-      if e.isFull {
-        return RPCError(
-          code: CreditError.Kind.unavailable.rawValue,
-          message: "The disk or database is full; nothing was changed.",
-          reason: "database_full")
-      }
-      if e.isIOError || e.isCorrupt {
-        logger.error("storage failure: \(e)")
-        return RPCError(
-          code: CreditError.Kind.unavailable.rawValue, message: "The database could not be read or written.",
-          reason: "database_unavailable")
-      }
-      logger.error("internal store error: \(e)")
-    } else {
-      logger.error("internal error: \(error)")
-    }
-    return .internalError()
   }
 }

@@ -3,6 +3,10 @@ import CSQLite
 /// The destructor constant that tells SQLite to copy bound text and blobs.
 let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+/// Set once, before the library's first use: no memory statistics (nothing reads them), so that
+/// allocations take no global lock.
+private let configured: Void = { _ = csqlite_disable_memstatus() }()
+
 /// One connection to an SQLite database. Not thread-safe: one connection per thread.
 public final class Database {
   public let path: String
@@ -13,6 +17,7 @@ public final class Database {
   /// Opens (creating if needed) the database at `path`; `:memory:` is a private in-memory one.
   public init(path: String, readOnly: Bool = false) throws(SQLiteError) {
     self.path = path
+    _ = configured
     var db: OpaquePointer?
     let flags =
       (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))

@@ -1,5 +1,6 @@
 import CreditCore
 import CreditRPC
+import CreditStore
 import JSONRPC
 import SQLite
 
@@ -151,13 +152,16 @@ do {
 if let traceFile = options.traceSQL {
   let fd = open(traceFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
   guard fd >= 0, let f = fdopen(fd, "a") else { fail("cannot open --trace-sql file \(traceFile)", code: 1) }
+  // Line-buffered, so that a reader sees each statement as it runs (statements per request).
+  setvbuf(f, nil, _IOLBF, 0)
   db.trace { sql in
     fputs(sql, f)
     fputs("\n", f)
   }
 }
 
-let service = CreditService(db: db, clock: clock, deterministicIds: testClock != nil)
+let service = CreditService(
+  store: SQLStore(SQLiteConnection(db)), clock: clock, deterministicIds: testClock != nil)
 let server = Server(service: service, principal: principal, testClock: testClock, logger: logger)
 let transport = LineServer(
   input: 0, output: protocolOut, limits: TransportLimits(maxLineBytes: options.maxLineBytes), handler: server)

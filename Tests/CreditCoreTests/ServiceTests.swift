@@ -1,5 +1,5 @@
 import CreditCore
-import SQLite
+import CreditStore
 import Testing
 
 /// An in-memory store, a test clock and the service, with each operation in its own transaction
@@ -14,27 +14,23 @@ final class World {
   static let midCourse: Instant = 1_772_323_200
 
   let clock: TestClock
-  let db: Database
   let service: CreditService
 
   init(now: Instant = World.midCourse) throws {
     clock = TestClock(now)
-    db = try StoreOpener.open(path: ":memory:", now: now)
-    service = CreditService(db: db, clock: clock, deterministicIds: true)
+    service = CreditService(
+      store: try StoreOpener.openStore(path: ":memory:", now: now), clock: clock, deterministicIds: true)
   }
 
-  /// Runs `body` as `actor` in a `BEGIN IMMEDIATE` transaction, committed on success.
+  /// Runs `body` as `actor` in a write transaction, committed on success.
   func write<T>(as actor: String = "admin", _ body: (CreditService) throws -> T) throws -> T {
     service.actor = actor
-    try db.beginImmediate()
-    do {
-      let result = try body(service)
-      try db.commit()
-      return result
-    } catch {
-      db.rollback()
-      throw error
+    var result: T?
+    try service.scope.inGroup(writing: true, lockKeys: [.everything]) { _ in
+      result = try body(service)
+      return .commit
     }
+    return result!
   }
 
   static func courseInput(title: String = "Intro to Credit", windowDays: Int64 = 365) -> CourseInput {

@@ -1,8 +1,8 @@
 import CreditCore
 import CreditRPC
+import CreditStore
 import JSON
 import JSONRPC
-import SQLite
 import Testing
 
 /// SPEC section 5, written out independently of the method table: who may call what.
@@ -127,10 +127,10 @@ private func params(_ method: String, learner: String, provider: String, request
 /// A fresh service where alice (eligible, with a credit request from provider asu) and bob exist.
 private func seededServer(as principal: Principal) throws -> (Server, String) {
   let clock = TestClock(start)
-  let db = try StoreOpener.open(path: ":memory:", now: start)
   let admin = Server(
-    service: CreditService(db: db, clock: clock, deterministicIds: true), principal: .admin, testClock: clock,
-    logger: Logger(level: .error))
+    service: CreditService(
+      store: try StoreOpener.openStore(path: ":memory:", now: start), clock: clock, deterministicIds: true),
+    principal: .admin, testClock: clock, logger: Logger(level: .error))
   let setup: [(String, JSONObject)] = [
     (
       "createCourse",

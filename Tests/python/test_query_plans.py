@@ -348,21 +348,23 @@ def test_trace_sql_records_the_statements_run(populated):
 def test_no_statement_scans_a_table_that_grows_with_learners(populated):
     db, trace, _, _ = populated
     explained, scans = full_scans(db, split(trace))
-    assert explained > 60, f"only {explained} statements were explained"
+    assert explained > 40, f"only {explained} statements were explained"
     assert scans == [], "\n\n".join(f"{d}\n  in: {s}" for d, s in scans)
 
 
-def test_the_check_finds_a_scan_when_an_index_is_missing(populated, tmp_path):
-    """The same statements on a copy without the index of credit requests by order (schema v2):
-    the purchase replay's join scans every credit request, and the check says so."""
+@pytest.mark.parametrize("index, table", [("events_by_learner", "events"),
+                                          ("enrollments_by_course", "enrollments")])
+def test_the_check_finds_a_scan_when_an_index_is_missing(populated, tmp_path, index, table):
+    """The same statements on a copy without one of the indexes they use: a learner's history, or a
+    course's learners, then scan the whole table, and the check says so."""
     db, trace, _, _ = populated
     copy = tmp_path / "without-index.sqlite"
     src = sqlite3.connect(db)
     dst = sqlite3.connect(copy)
     src.backup(dst)
     src.close()
-    dst.execute("DROP INDEX credit_requests_by_order")
+    dst.execute(f"DROP INDEX {index}")
     dst.commit()
     dst.close()
     _, scans = full_scans(str(copy), split(trace))
-    assert any(d.startswith("SCAN r") or "credit_requests" in d for d, _ in scans), scans
+    assert any(table in d or table in s for d, s in scans), scans

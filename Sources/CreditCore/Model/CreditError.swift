@@ -21,9 +21,6 @@ public struct CreditError: Error, Sendable, Equatable {
   public var reason: String
   /// The parameter at fault, when there is one.
   public var field: String?
-  /// The refusal itself is recorded (a declined payment leaves its history event): the changes made
-  /// before it are kept rather than rolled back.
-  public var keepsChanges = false
 
   public init(_ kind: Kind, _ message: String, reason: String, field: String? = nil) {
     self.kind = kind
@@ -60,6 +57,15 @@ public struct CreditError: Error, Sendable, Equatable {
   public static func unavailable(_ message: String, reason: String) -> CreditError {
     CreditError(.unavailable, message, reason: reason)
   }
+}
+
+/// A refusal whose record is kept: what was written before it (a declined payment's history
+/// event) is committed, and the caller is still refused with `error`. The outcome is the type, not
+/// a flag on the error.
+public struct RecordedRefusal: Error, Sendable {
+  public let error: CreditError
+
+  public init(_ error: CreditError) { self.error = error }
 }
 
 extension String {

@@ -1,5 +1,3 @@
-import SQLite
-
 public struct CourseInput: Sendable {
   public var courseId: String
   public var title: String
@@ -67,7 +65,7 @@ extension CreditService {
       throw CreditError.invalidParams(
         "endsAt must be later than startsAt.", field: "endsAt", reason: "ends_before_start")
     }
-    if let existing = try? course(input.courseId) {
+    if let existing = try store.course(input.courseId) {
       let same =
         existing.title == input.title && existing.startsAt == input.startsAt
         && existing.endsAt == input.endsAt
@@ -81,24 +79,18 @@ extension CreditService {
       }
       return existing
     }
-    try db.run(
-      """
-      INSERT INTO courses (course_id, org, number, run, title, starts_at, ends_at, passing_grade,
-        verified_price_cents, verified_currency, purchase_window_days, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      """,
-      [
-        .text(input.courseId), .text(key.org), .text(key.number), .text(key.run), .text(input.title),
-        .int(input.startsAt), .int(input.endsAt), .double(input.passingGrade),
-        .optional(input.verifiedPrice?.cents), .optional(input.verifiedPrice?.currency),
-        .int(input.purchaseWindowDays), .int(now),
-      ])
-    return try course(input.courseId)
+    let course = Course(
+      courseId: input.courseId, org: key.org, number: key.number, run: key.run, title: input.title,
+      startsAt: input.startsAt, endsAt: input.endsAt, passingGrade: input.passingGrade,
+      verifiedPrice: input.verifiedPrice, purchaseWindowDays: input.purchaseWindowDays, earnCredit: false)
+    try store.insertCourse(course, createdAt: now)
+    // A new course has neither offers nor requirements: it does not earn credit yet.
+    return course
   }
 
   public func createProvider(_ p: Provider, secrets: [String]) throws -> Provider {
-    if let existing = try? provider(p.providerId) {
-      let stored = try providerSecrets(p.providerId)
+    if let existing = try store.provider(p.providerId) {
+      let stored = try store.providerSecrets(p.providerId)
       var candidate = p
       candidate.active = existing.active
       guard existing == candidate, stored == secrets else {
@@ -109,39 +101,23 @@ extension CreditService {
       }
       return existing
     }
-    try db.run(
-      """
-      INSERT INTO providers (provider_id, display_name, url, status_url, description, fulfillment_instructions,
-        requires_additional_steps, active, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
-      """,
-      [
-        .text(p.providerId), .text(p.displayName), .text(p.url), .optional(p.statusUrl),
-        .optional(p.description),
-        .optional(p.fulfillmentInstructions), .bool(p.requiresAdditionalSteps), .int(now),
-      ])
-    try storeSecrets(p.providerId, secrets)
-    return try provider(p.providerId)
-  }
-
-  func providerSecrets(_ providerId: String) throws -> [String] {
-    try db.query(
-      "SELECT secret FROM provider_secrets WHERE provider_id = ? ORDER BY position", [.text(providerId)]
-    ) { $0.text(0) }
+    try store.insertProvider(p, secrets: secrets, createdAt: now)
+    var stored = p
+    stored.active = true
+    return stored
   }
 
   public func offerCredit(courseId: String, providerId: String, price: Money) throws -> Offer {
     _ = try course(courseId)
     let p = try provider(providerId)
-    if let existing = try storedOffer(courseId: courseId, providerId: providerId) {
+    if var existing = try store.offer(courseId: courseId, providerId: providerId) {
       if !existing.active {
         // A withdrawn offer (or one of an inactive provider) is offered again, at the new price.
-        try db.run(
-          "UPDATE offers SET price_cents = ?, currency = ?, active = 1 WHERE course_id = ? AND provider_id = ?",
-          [.int(price.cents), .text(price.currency), .text(courseId), .text(providerId)])
-        return Offer(
-          courseId: courseId, providerId: providerId, displayName: p.displayName, price: price,
-          active: p.active)
+        existing.price = price
+        existing.active = true
+        try store.storeOffer(existing)
+        existing.active = p.active
+        return existing
       }
       guard existing.price == price else {
         throw CreditError(
@@ -150,15 +126,14 @@ extension CreditService {
       }
       return existing
     }
-    try db.run(
-      "INSERT INTO offers (course_id, provider_id, price_cents, currency, active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
-      [.text(courseId), .text(providerId), .int(price.cents), .text(price.currency), .int(now)])
-    return Offer(courseId: courseId, providerId: providerId, displayName: p.displayName, price: price)
+    let offer = Offer(courseId: courseId, providerId: providerId, displayName: p.displayName, price: price)
+    try store.insertOffer(offer, createdAt: now)
+    return offer
   }
 
   public func createExam(_ e: Exam) throws -> Exam {
     _ = try course(e.courseId)
-    if let existing = try? exam(e.courseId, e.examId) {
+    if let existing = try store.exam(courseId: e.courseId, examId: e.examId) {
       guard existing == e else {
         throw CreditError(
           .alreadyExists, "Exam '\(e.examId)' already exists in \(e.courseId) with other details.",
@@ -166,16 +141,7 @@ extension CreditService {
       }
       return existing
     }
-    try db.run(
-      """
-      INSERT INTO exams (course_id, exam_id, display_name, time_limit_minutes, passing_score, proctored)
-      VALUES (?, ?, ?, ?, ?, ?)
-      """,
-      [
-        .text(e.courseId), .text(e.examId), .text(e.displayName), .int(e.timeLimitMinutes),
-        .double(e.passingScore),
-        .bool(e.proctored),
-      ])
+    try store.insertExam(e)
     return e
   }
 
@@ -242,43 +208,22 @@ extension CreditService {
       throw CreditError.invalidParams(
         "A course has at most one grade requirement.", field: "requirements", reason: "duplicate_requirement")
     }
-    let before = try requirements(courseId)
+    let before = try store.requirements(courseId: courseId)
     if before == result { return result }
-    let learners = try db.query(
-      "SELECT learner_id FROM enrollments WHERE course_id = ? ORDER BY learner_id", [.text(courseId)]
-    ) { $0.text(0) }
+    let learners = try store.enrolledLearners(courseId: courseId)
     // What time alone changed is recorded first, as the system's; what follows is this caller's.
     for learnerId in learners { _ = try settle(learnerId, courseId) }
-    try db.run("DELETE FROM requirements WHERE course_id = ?", [.text(courseId)])
-    for r in result {
-      try db.run(
-        """
-        INSERT INTO requirements (course_id, requirement_id, kind, display_name, position, min_grade, exam_id,
-          checkpoint_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [
-          .text(courseId), .text(r.requirementId), .text(r.kind.rawValue), .text(r.displayName),
-          .int(r.order),
-          .optional(r.minGrade), .optional(r.examId), .optional(r.checkpointId),
-        ])
-    }
+    try store.replaceRequirements(courseId: courseId, with: result)
     let kept = result.map(\.requirementId)
-    let placeholders = kept.isEmpty ? "''" : kept.map { _ in "?" }.joined(separator: ", ")
     // A changed minimum grade re-decides the grade requirement from the recorded grade.
     let oldGrade = before.first { $0.kind == .grade }
     let newGrade = result.first { $0.kind == .grade }
-    try db.run(
-      """
-      DELETE FROM requirement_status WHERE course_id = ? AND NOT EXISTS (
-        SELECT 1 FROM credit_requests c WHERE c.learner_id = requirement_status.learner_id
-          AND c.course_id = requirement_status.course_id)
-        AND requirement_id NOT IN (\(placeholders))
-      """, [.text(courseId)] + kept.map { .text($0) })
     for learnerId in learners {
+      var s = try standing(learnerId, courseId)
       if let newGrade, oldGrade?.minGrade != newGrade.minGrade {
-        try redecideGrade(learnerId, courseId)
+        try redecideGrade(&s)
       }
-      try sync(learnerId, courseId)
+      try sync(&s)
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "requirementsChanged",
         detail: kept.isEmpty ? nil : kept.joined(separator: ", "))
@@ -292,10 +237,9 @@ extension CreditService {
   }
 
   public func listCourses(creditOnly: Bool) throws -> [CourseListing] {
-    let courses = try db.query("SELECT \(Rows.course) FROM courses ORDER BY course_id", [], Rows.course)
     var out: [CourseListing] = []
-    for c in courses where !creditOnly || c.earnCredit {
-      out.append(CourseListing(course: c, offers: try offers(c.courseId)))
+    for c in try store.courses() where !creditOnly || c.earnCredit {
+      out.append(CourseListing(course: c, offers: try store.offers(courseId: c.courseId)))
     }
     return out
   }

@@ -1,5 +1,4 @@
 import CreditCrypto
-import SQLite
 
 /// How a review names the verification it decides.
 public enum VerificationAddress: Sendable {
@@ -53,11 +52,9 @@ extension CreditService {
   }
 
   func verification(_ id: String) throws -> Verification {
-    guard
-      let v = try db.queryOne(
-        "SELECT \(Rows.verification) FROM verifications WHERE verification_id = ?", [.text(id)],
-        Rows.verification)
-    else { throw CreditError.notFound("verification", id, field: "verificationId") }
+    guard let v = try store.verification(id) else {
+      throw CreditError.notFound("verification", id, field: "verificationId")
+    }
     return v
   }
 
@@ -67,7 +64,7 @@ extension CreditService {
     -> Verification
   {
     _ = try learner(learnerId)
-    if let latest = try latestInitialVerification(learnerId) {
+    if let latest = try store.latestInitialVerification(learnerId: learnerId, approvedOnly: false) {
       if latest.status == .submitted {
         throw CreditError.invalidState(
           "An identity verification is already waiting for review (\(latest.verificationId)).",
@@ -81,33 +78,28 @@ extension CreditService {
     }
     let (idDigest, idBytes) = try imageDigest(photoIdImage, field: "photoIdImage")
     let (faceDigest, faceBytes) = try imageDigest(faceImage, field: "faceImage")
-    let seq = try nextSequence("verification")
-    let id = "ver_\(seq)"
-    try db.run(
-      """
-      INSERT INTO verifications (verification_id, learner_id, kind, status, submitted_at, photo_id_sha256,
-        photo_id_bytes, face_sha256, face_bytes, seq)
-      VALUES (?, ?, 'initial', 'submitted', ?, ?, ?, ?, ?, ?)
-      """,
-      [
-        .text(id), .text(learnerId), .int(now), .text(idDigest), .int(idBytes), .text(faceDigest),
-        .int(faceBytes), .int(seq),
-      ])
+    let seq = try store.nextSequence("verification")
+    let v = Verification(
+      verificationId: "ver_\(seq)", learnerId: learnerId, kind: .initial, courseId: nil, checkpointId: nil,
+      status: .submitted, submittedAt: now, reviewedAt: nil, expiresAt: nil, reason: nil)
+    try store.insertVerification(
+      v, images: VerificationImages(photoId: (idDigest, idBytes), face: (faceDigest, faceBytes)), seq: seq)
     try recordEvent(
-      learnerId: learnerId, courseId: nil, kind: "verificationSubmitted", to: "submitted", detail: id)
-    return try verification(id)
+      learnerId: learnerId, courseId: nil, kind: "verificationSubmitted", to: "submitted",
+      detail: v.verificationId)
+    return v
   }
 
   public func reviewVerification(_ address: VerificationAddress, approved: Bool, reason: String?) throws
     -> Verification
   {
-    let v: Verification
+    var v: Verification
     switch address {
     case .id(let id):
       v = try verification(id)
     case .initial(let learnerId):
       _ = try learner(learnerId)
-      guard let latest = try latestInitialVerification(learnerId) else {
+      guard let latest = try store.latestInitialVerification(learnerId: learnerId, approvedOnly: false) else {
         throw CreditError(
           .notFound, "Learner '\(learnerId)' has not submitted an identity verification.",
           reason: "verification_not_found", field: "learnerId")
@@ -117,12 +109,8 @@ extension CreditService {
       _ = try learner(learnerId)
       _ = try course(courseId)
       guard
-        let latest = try db.queryOne(
-          """
-          SELECT \(Rows.verification) FROM verifications
-          WHERE learner_id = ? AND kind = 'reverification' AND course_id = ? AND checkpoint_id = ?
-          ORDER BY seq DESC LIMIT 1
-          """, [.text(learnerId), .text(courseId), .text(checkpointId)], Rows.verification)
+        let latest = try store.latestReverification(
+          learnerId: learnerId, courseId: courseId, checkpointId: checkpointId)
       else {
         throw CreditError(
           .notFound,
@@ -138,17 +126,23 @@ extension CreditService {
         "Verification \(v.verificationId) was already \(v.status.rawValue); it cannot be \(decision.rawValue) now.",
         reason: "already_reviewed")
     }
-    if let courseId = v.courseId { _ = try settle(v.learnerId, courseId) }
-    let expires: Instant? = (v.kind == .initial && approved) ? now + Rules.verificationValidity : nil
-    try db.run(
-      "UPDATE verifications SET status = ?, reviewed_at = ?, expires_at = ?, reason = ? WHERE verification_id = ?",
-      [.text(decision.rawValue), .int(now), .optional(expires), .optional(reason), .text(v.verificationId)])
+    let settled = try v.courseId.map { try settle(v.learnerId, $0) }
+    v.status = decision
+    v.reviewedAt = now
+    v.expiresAt = (v.kind == .initial && approved) ? now + Rules.verificationValidity : nil
+    v.reason = reason
+    try store.updateVerification(v)
     try recordEvent(
       learnerId: v.learnerId, courseId: v.courseId, kind: "verificationReviewed",
       requirementId: v.checkpointId.map { "reverification:\($0)" }, from: "submitted", to: decision.rawValue,
       detail: v.verificationId)
-    if let courseId = v.courseId { try sync(v.learnerId, courseId) }
-    return try verification(v.verificationId)
+    if var s = settled {
+      if let i = s.verifications.firstIndex(where: { $0.verificationId == v.verificationId }) {
+        s.verifications[i] = v
+      }
+      try sync(&s)
+    }
+    return v
   }
 
   // MARK: Reverification
@@ -156,7 +150,7 @@ extension CreditService {
   public func reverify(learnerId: String, courseId: String, checkpointId: String, faceImage: String) throws
     -> Verification
   {
-    let s = try settle(learnerId, courseId)
+    var s = try settle(learnerId, courseId)
     let rid = Requirement.id(kind: .reverification, checkpointId: checkpointId)
     guard s.requirements.contains(where: { $0.requirementId == rid }) else {
       throw CreditError(
@@ -188,37 +182,25 @@ extension CreditService {
         reason: "course_ended",
         field: "courseId")
     }
-    guard let initial = try latestApprovedInitial(learnerId), Rules.isValidApproval(initial, now: now) else {
+    guard let initial = s.latestApprovedInitial, Rules.isValidApproval(initial, now: now) else {
       throw CreditError.invalidState(
         "Reverification needs an approved initial identity verification; call verifyIdentity first.",
         reason: "verification_required")
     }
     let (faceDigest, faceBytes) = try imageDigest(faceImage, field: "faceImage")
-    let seq = try nextSequence("verification")
-    let id = "ver_\(seq)"
-    try db.run(
-      """
-      INSERT INTO verifications (verification_id, learner_id, kind, course_id, checkpoint_id, status, submitted_at,
-        face_sha256, face_bytes, seq)
-      VALUES (?, ?, 'reverification', ?, ?, 'submitted', ?, ?, ?, ?)
-      """,
-      [
-        .text(id), .text(learnerId), .text(courseId), .text(checkpointId), .int(now), .text(faceDigest),
-        .int(faceBytes), .int(seq),
-      ])
+    let seq = try store.nextSequence("verification")
+    let v = Verification(
+      verificationId: "ver_\(seq)", learnerId: learnerId, kind: .reverification, courseId: courseId,
+      checkpointId: checkpointId, status: .submitted, submittedAt: now, reviewedAt: nil, expiresAt: nil,
+      reason: nil)
+    try store.insertVerification(
+      v, images: VerificationImages(photoId: nil, face: (faceDigest, faceBytes)), seq: seq)
     try recordEvent(
       learnerId: learnerId, courseId: courseId, kind: "verificationSubmitted", requirementId: rid,
       to: "submitted",
-      detail: id)
-    try sync(learnerId, courseId)
-    return try verification(id)
-  }
-
-  func latestApprovedInitial(_ learnerId: String) throws -> Verification? {
-    try db.queryOne(
-      """
-      SELECT \(Rows.verification) FROM verifications
-      WHERE learner_id = ? AND kind = 'initial' AND status = 'approved' ORDER BY seq DESC LIMIT 1
-      """, [.text(learnerId)], Rows.verification)
+      detail: v.verificationId)
+    s.verifications.append(v)
+    try sync(&s)
+    return v
   }
 }

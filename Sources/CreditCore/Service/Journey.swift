@@ -1,5 +1,3 @@
-import SQLite
-
 /// One course on a learner's dashboard.
 public struct DashboardEntry: Sendable {
   public var courseId: String
@@ -16,7 +14,7 @@ extension CreditService {
   // MARK: Learners and enrollment
 
   public func createLearner(_ l: Learner) throws -> Learner {
-    if let existing = try? learner(l.learnerId) {
+    if let existing = try store.learner(l.learnerId) {
       guard existing == l else {
         throw CreditError(
           .alreadyExists, "Learner '\(l.learnerId)' already exists with other details.",
@@ -25,25 +23,19 @@ extension CreditService {
       }
       return existing
     }
-    try db.run(
-      "INSERT INTO learners (learner_id, full_name, email, country, mailing_address, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      [
-        .text(l.learnerId), .text(l.fullName), .text(l.email), .text(l.country), .optional(l.mailingAddress),
-        .int(now),
-      ])
+    try store.insertLearner(l, createdAt: now)
     return l
   }
 
   public func enroll(learnerId: String, courseId: String, mode: EnrollmentMode) throws -> Enrollment {
     _ = try learner(learnerId)
-    let course = try course(courseId)
-    let existing = try db.queryOne(
-      "SELECT mode, enrolled_at FROM enrollments WHERE learner_id = ? AND course_id = ?",
-      [.text(learnerId), .text(courseId)]
-    ) { s in (EnrollmentMode(rawValue: s.text(0)) ?? .audit, s.int64(1)) }
-    if let (current, enrolledAt) = existing {
-      if current == mode {
-        return Enrollment(learnerId: learnerId, courseId: courseId, mode: mode, enrolledAt: enrolledAt)
+    guard let course = try store.courseFacts(courseId) else {
+      throw CreditError.notFound("course", courseId, field: "courseId")
+    }
+    if let existing = try store.enrollment(learnerId: learnerId, courseId: courseId) {
+      if existing.mode == mode {
+        return Enrollment(
+          learnerId: learnerId, courseId: courseId, mode: mode, enrolledAt: existing.enrolledAt)
       }
       guard mode == .verified else {
         throw CreditError.invalidState(
@@ -56,14 +48,13 @@ extension CreditService {
           "\(courseId) ended at \(RFC3339.format(course.endsAt)); it is too late to upgrade.",
           reason: "course_ended", field: "courseId")
       }
-      _ = try settle(learnerId, courseId)
-      try db.run(
-        "UPDATE enrollments SET mode = 'verified' WHERE learner_id = ? AND course_id = ?",
-        [.text(learnerId), .text(courseId)])
+      var s = try settle(learnerId, courseId)
+      s.enrollment.mode = .verified
+      try store.updateEnrollment(s.enrollment)
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "enrollmentUpgraded", from: "audit", to: "verified")
-      try sync(learnerId, courseId)
-      return Enrollment(learnerId: learnerId, courseId: courseId, mode: .verified, enrolledAt: enrolledAt)
+      try sync(&s)
+      return Enrollment(learnerId: learnerId, courseId: courseId, mode: .verified, enrolledAt: s.enrolledAt)
     }
     guard now <= course.endsAt else {
       throw CreditError(
@@ -71,11 +62,11 @@ extension CreditService {
         "\(courseId) ended at \(RFC3339.format(course.endsAt)); it no longer takes enrollments.",
         reason: "course_ended", field: "courseId")
     }
-    try db.run(
-      "INSERT INTO enrollments (learner_id, course_id, mode, enrolled_at) VALUES (?, ?, ?, ?)",
-      [.text(learnerId), .text(courseId), .text(mode.rawValue), .int(now)])
+    try store.insertEnrollment(
+      EnrollmentRecord(learnerId: learnerId, courseId: courseId, mode: mode, enrolledAt: now))
     try recordEvent(learnerId: learnerId, courseId: courseId, kind: "enrolled", to: mode.rawValue)
-    try sync(learnerId, courseId)
+    var s = try standing(learnerId, courseId)
+    try sync(&s)
     return Enrollment(learnerId: learnerId, courseId: courseId, mode: mode, enrolledAt: now)
   }
 
@@ -87,54 +78,46 @@ extension CreditService {
   {
     var s = try settle(learnerId, courseId)
     if let examId {
-      _ = try exam(courseId, examId)
-      let previous = try examScore(learnerId, courseId, examId)
-      try db.run(
-        """
-        INSERT INTO exam_scores (learner_id, course_id, exam_id, score, recorded_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (learner_id, course_id, exam_id) DO UPDATE SET score = excluded.score,
-          recorded_at = excluded.recorded_at
-        """, [.text(learnerId), .text(courseId), .text(examId), .double(grade), .int(now)])
+      if s.exams[examId] == nil { _ = try exam(courseId, examId) }
+      let previous = s.scores[examId]
+      try store.storeExamScore(
+        learnerId: learnerId, courseId: courseId, examId: examId, score: grade, at: now)
+      s.scores[examId] = grade
+      for i in s.attempts.indices where s.attempts[i].attempt.examId == examId {
+        s.attempts[i].attempt.score = grade
+      }
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "examScoreRecorded",
         requirementId: "proctoredExam:\(examId)", from: previous.map(Rules.formatGrade),
         to: Rules.formatGrade(grade))
     } else {
-      try db.run(
-        "UPDATE enrollments SET course_grade = ? WHERE learner_id = ? AND course_id = ?",
-        [.double(grade), .text(learnerId), .text(courseId)])
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "gradeRecorded",
         from: s.courseGrade.map(Rules.formatGrade),
         to: Rules.formatGrade(grade))
-      s.courseGrade = grade
+      s.enrollment.courseGrade = grade
       if !s.frozen, let r = s.requirements.first(where: { $0.kind == .grade }) {
         let current = s.stored[r.requirementId]?.status ?? .pending
         if let (status, reason) = Rules.gradeStatus(
           current: current, grade: grade, minGrade: r.minGrade ?? 0, recordedAt: now,
           courseEnd: s.course.endsAt)
         {
-          try setStatus(s, r.requirementId, from: current, to: status, reason: reason)
+          try setStatus(&s, r, from: current, to: status, reason: reason)
         }
         // The grade the provider is told: the latest that met the minimum while the requirement stood.
-        let after = try db.queryOne(
-          "SELECT status FROM requirement_status WHERE learner_id = ? AND course_id = ? AND requirement_id = ?",
-          [.text(learnerId), .text(courseId), .text(r.requirementId)]
-        ) { $0.text(0) }
-        if after == RequirementStatus.satisfied.rawValue, grade >= r.minGrade ?? 0 {
-          try db.run(
-            "UPDATE enrollments SET credit_grade = ? WHERE learner_id = ? AND course_id = ?",
-            [.double(grade), .text(learnerId), .text(courseId)])
+        if s.stored[r.requirementId]?.status == .satisfied, grade >= r.minGrade ?? 0 {
+          s.enrollment.creditGrade = grade
         }
       }
+      try store.updateEnrollment(s.enrollment)
     }
-    return try creditStatusAfterSync(learnerId, courseId)
+    try sync(&s)
+    return s.synced!
   }
 
   /// After a change of minimum grade, the grade requirement of a learner whose grade is not final
   /// is decided again from the grade on record.
-  func redecideGrade(_ learnerId: String, _ courseId: String) throws {
-    let s = try standing(learnerId, courseId)
+  func redecideGrade(_ s: inout Standing) throws {
     guard !s.frozen, let grade = s.courseGrade, let r = s.requirements.first(where: { $0.kind == .grade })
     else {
       return
@@ -143,19 +126,8 @@ extension CreditService {
     if let (status, reason) = Rules.gradeStatus(
       current: current, grade: grade, minGrade: r.minGrade ?? 0, recordedAt: now, courseEnd: s.course.endsAt)
     {
-      try setStatus(s, r.requirementId, from: current, to: status, reason: reason)
+      try setStatus(&s, r, from: current, to: status, reason: reason)
     }
-  }
-
-  /// Stores one requirement's status and its history event.
-  func setStatus(
-    _ s: Standing, _ rid: String, from: RequirementStatus, to: RequirementStatus, reason: String?
-  ) throws {
-    try storeStatus(s.learner.learnerId, s.course.courseId, rid, from: from, to: to, reason: reason, at: now)
-  }
-
-  func creditStatusAfterSync(_ learnerId: String, _ courseId: String) throws -> CreditStatus {
-    try sync(learnerId, courseId).synced!
   }
 
   // MARK: Reads
@@ -166,25 +138,17 @@ extension CreditService {
   }
 
   public func getDashboard(learnerId: String) throws -> [DashboardEntry] {
-    guard
-      let approved = try db.queryOne(
-        """
-        SELECT EXISTS (SELECT 1 FROM verifications v
-          WHERE v.learner_id = l.learner_id AND v.kind = 'initial' AND v.status = 'approved')
-        FROM learners l WHERE l.learner_id = ?
-        """, [.text(learnerId)], { $0.bool(0) })
-    else { throw CreditError.notFound("learner", learnerId, field: "learnerId") }
-    let courses = try db.query(
-      "SELECT course_id FROM enrollments WHERE learner_id = ? ORDER BY enrolled_at, course_id",
-      [.text(learnerId)]
-    ) { $0.text(0) }
+    _ = try learner(learnerId)
+    let standings = try store.standings(learnerId: learnerId).map(Standing.init)
+    let approved =
+      standings.first?.verifications.contains { $0.kind == .initial && $0.status == .approved } ?? false
     var entries: [DashboardEntry] = []
-    for courseId in courses {
-      let s = try standing(learnerId, courseId)
+    for s in standings {
+      let courseId = s.course.courseId
       let status = creditStatus(s, try evaluate(s))
       // The purchase option: the providers and their prices, while there is something to buy.
       let open = status.eligibility == .eligible && s.creditTrack && s.request == nil
-      let offers = open ? try offers(courseId) : []
+      let offers = open ? try store.offers(courseId: courseId) : []
       let canPurchase = open && !offers.isEmpty && status.purchaseDeadline.map { now <= $0 } ?? false
       entries.append(
         DashboardEntry(
@@ -199,21 +163,13 @@ extension CreditService {
 
   public func listNotifications(learnerId: String, afterId: Int64?) throws -> [Notification] {
     _ = try learner(learnerId)
-    return try db.query(
-      """
-      SELECT \(Rows.notification) FROM notifications WHERE learner_id = ? AND notification_id > ?
-      ORDER BY notification_id LIMIT 1000
-      """, [.text(learnerId), .int(afterId ?? 0)], Rows.notification)
+    return try store.notifications(learnerId: learnerId, afterId: afterId ?? 0)
   }
 
   public func getHistory(learnerId: String, courseId: String) throws -> [Event] {
     _ = try learner(learnerId)
     _ = try course(courseId)
-    return try db.query(
-      """
-      SELECT \(Rows.event) FROM events WHERE learner_id = ? AND (course_id = ? OR course_id IS NULL)
-      ORDER BY event_id
-      """, [.text(learnerId), .text(courseId)], Rows.event)
+    return try store.events(learnerId: learnerId, courseId: courseId)
   }
 
   // MARK: Staff actions
@@ -221,21 +177,21 @@ extension CreditService {
   public func extendPurchaseDeadline(learnerId: String, courseId: String, deadline: Instant) throws
     -> CreditStatus
   {
-    let s = try settle(learnerId, courseId)
+    var s = try settle(learnerId, courseId)
     guard deadline > s.course.purchaseDeadline else {
       throw CreditError.invalidParams(
         "deadline must be later than the course's own purchase deadline, \(RFC3339.format(s.course.purchaseDeadline)).",
         field: "deadline", reason: "deadline_not_later")
     }
     if s.deadlineOverride != deadline {
-      try db.run(
-        "UPDATE enrollments SET deadline_override = ? WHERE learner_id = ? AND course_id = ?",
-        [.int(deadline), .text(learnerId), .text(courseId)])
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "purchaseDeadlineExtended",
         from: RFC3339.format(s.deadlineOverride ?? s.course.purchaseDeadline), to: RFC3339.format(deadline))
+      s.enrollment.deadlineOverride = deadline
+      try store.updateEnrollment(s.enrollment)
     }
-    return try creditStatusAfterSync(learnerId, courseId)
+    try sync(&s)
+    return s.synced!
   }
 
   /// Declines an identity check (a checkpoint, or proctoring of an exam not yet started): final
@@ -243,7 +199,7 @@ extension CreditService {
   public func declineRequirement(learnerId: String, courseId: String, requirementId: String) throws
     -> CreditStatus
   {
-    let s = try settle(learnerId, courseId)
+    var s = try settle(learnerId, courseId)
     guard let r = s.requirements.first(where: { $0.requirementId == requirementId }) else {
       throw CreditError(
         .notFound, "Course \(courseId) has no credit requirement '\(requirementId)'.",
@@ -255,7 +211,10 @@ extension CreditService {
       )
     }
     let current = s.stored[requirementId]?.status ?? .pending
-    if current == .declined { return try creditStatusAfterSync(learnerId, courseId) }
+    if current == .declined {
+      try sync(&s)
+      return s.synced!
+    }
     guard !s.frozen else {
       throw CreditError.invalidState(
         "Credit was already purchased for \(courseId); requirements can no longer change.",
@@ -267,23 +226,24 @@ extension CreditService {
       throw CreditError.invalidState(
         "Requirement '\(requirementId)' is already satisfied.", reason: "already_satisfied")
     }
-    if r.kind == .proctoredExam, try currentAttempt(learnerId, courseId, r.examId ?? "") != nil {
+    if r.kind == .proctoredExam, s.currentAttempt(r.examId ?? "") != nil {
       throw CreditError.invalidState(
         "The exam has already been started; proctoring can only be declined before the exam starts.",
         reason: "exam_started")
     }
     try setStatus(
-      s, requirementId, from: status, to: .declined,
+      &s, r, from: status, to: .declined,
       reason:
         "Declined by the learner: no longer eligible for credit in this course; the certificate is still possible."
     )
-    return try creditStatusAfterSync(learnerId, courseId)
+    try sync(&s)
+    return s.synced!
   }
 }
 
 extension CreditService {
   /// A credit request by id, or nil.
   public func findCreditRequest(_ requestId: String) throws -> CreditRequest? {
-    try db.queryOne("SELECT \(Rows.request) WHERE r.request_id = ?", [.text(requestId)], Rows.request)
+    try store.creditRequest(requestId)
   }
 }

@@ -1,5 +1,4 @@
 import CreditCrypto
-import SQLite
 
 /// An opaque page cursor: a tag naming the list it belongs to, and the position after which the next
 /// page starts. Written as `<tag>_<hex>` so that clients treat it as a token, not a number to edit.
@@ -57,6 +56,12 @@ public struct CreditRequestListing: Sendable, Equatable {
   public var request: CreditRequest
   public var learner: Learner
   public var finalGrade: String
+
+  public init(request: CreditRequest, learner: Learner, finalGrade: String) {
+    self.request = request
+    self.learner = learner
+    self.finalGrade = finalGrade
+  }
 }
 
 /// A row of a course's enrollment report.
@@ -74,6 +79,11 @@ public struct EnrollmentListing: Sendable, Equatable {
 public struct OutboxEntry: Sendable, Equatable {
   public var notification: Notification
   public var sentAt: Instant?
+
+  public init(notification: Notification, sentAt: Instant?) {
+    self.notification = notification
+    self.sentAt = sentAt
+  }
 }
 
 /// An event of the change feed, with the learner and course it belongs to.
@@ -81,6 +91,25 @@ public struct FeedEvent: Sendable, Equatable {
   public var event: Event
   public var learnerId: String
   public var courseId: String?
+
+  public init(event: Event, learnerId: String, courseId: String?) {
+    self.event = event
+    self.learnerId = learnerId
+    self.courseId = courseId
+  }
+}
+
+/// The filters of a providers' queue.
+public struct CreditRequestFilter: Sendable, Equatable {
+  public var providerId: String?
+  public var courseId: String?
+  public var status: CreditRequestStatus?
+
+  public init(providerId: String? = nil, courseId: String? = nil, status: CreditRequestStatus? = nil) {
+    self.providerId = providerId
+    self.courseId = courseId
+    self.status = status
+  }
 }
 
 /// What `updateProvider` changes: only the fields given.
@@ -130,85 +159,30 @@ extension CreditService {
 
   public func updateProvider(_ providerId: String, _ changes: ProviderChanges) throws -> Provider {
     let updated = changes.applied(to: try provider(providerId))
-    try db.run(
-      """
-      UPDATE providers SET display_name = ?, url = ?, status_url = ?, description = ?,
-        fulfillment_instructions = ?, requires_additional_steps = ?, active = ?
-      WHERE provider_id = ?
-      """,
-      [
-        .text(updated.displayName), .text(updated.url), .optional(updated.statusUrl),
-        .optional(updated.description), .optional(updated.fulfillmentInstructions),
-        .bool(updated.requiresAdditionalSteps), .bool(updated.active), .text(providerId),
-      ])
-    if let secrets = changes.secrets {
-      try db.run("DELETE FROM provider_secrets WHERE provider_id = ?", [.text(providerId)])
-      try storeSecrets(providerId, secrets)
-    }
+    try store.updateProvider(updated, secrets: changes.secrets)
     return updated
   }
 
   public func withdrawCredit(courseId: String, providerId: String) throws -> Offer {
     _ = try course(courseId)
     _ = try provider(providerId)
-    guard let offer = try storedOffer(courseId: courseId, providerId: providerId) else {
+    guard var offer = try store.offer(courseId: courseId, providerId: providerId) else {
       throw CreditError(
         .notFound, "Provider '\(providerId)' has no offer for \(courseId) to withdraw.",
         reason: "offer_not_found", field: "providerId")
     }
-    try db.run(
-      "UPDATE offers SET active = 0 WHERE course_id = ? AND provider_id = ?",
-      [.text(courseId), .text(providerId)])
-    var withdrawn = offer
-    withdrawn.active = false
-    return withdrawn
+    offer.active = false
+    try store.storeOffer(offer)
+    return offer
   }
 
   // MARK: Providers' queues
 
-  public func listCreditRequests(
-    providerId: String?, courseId: String?, status: CreditRequestStatus?, after: Cursor?, limit: Int
-  ) throws -> Page<CreditRequestListing> {
-    // One statement text per combination of filters, so that each uses the index of its filter.
-    var conditions = ["r.seq > ?"]
-    var values: [SQLValue] = [.int(after?.id ?? 0)]
-    if let providerId {
-      conditions.append("r.provider_id = ?")
-      values.append(.text(providerId))
-    }
-    if let courseId {
-      conditions.append("r.course_id = ?")
-      values.append(.text(courseId))
-    }
-    if let status {
-      conditions.append("r.status = ?")
-      values.append(.text(status.rawValue))
-    }
-    values.append(.int(limit + 1))
-    let rows = try db.query(
-      """
-      SELECT r.request_id, r.learner_id, r.course_id, r.provider_id, p.display_name, r.status, r.created_at,
-        r.decided_at, p.url, p.status_url, p.description,
-        r.seq, l.full_name, l.email, l.country, l.mailing_address, e.credit_grade, e.course_grade,
-        EXISTS (SELECT 1 FROM requirements q WHERE q.course_id = r.course_id AND q.kind = 'grade')
-      FROM credit_requests r JOIN providers p ON p.provider_id = r.provider_id
-      JOIN learners l ON l.learner_id = r.learner_id
-      JOIN enrollments e ON e.learner_id = r.learner_id AND e.course_id = r.course_id
-      WHERE \(conditions.joined(separator: " AND ")) ORDER BY r.seq LIMIT ?
-      """, values
-    ) { s in
-      let request = Rows.request(s)  // the same first 11 columns
-      let learner = Learner(
-        learnerId: request.learnerId, fullName: s.text(12), email: s.text(13), country: s.text(14),
-        mailingAddress: s.optionalText(15))
-      let grade = s.bool(18) ? s.optionalDouble(16) : s.optionalDouble(17)
-      return (
-        s.int64(11),
-        CreditRequestListing(
-          request: request, learner: learner, finalGrade: grade.map(Rules.formatGrade) ?? "")
-      )
-    }
-    return page(rows, limit: limit) { Cursor(.creditRequests, String($0)) }
+  public func listCreditRequests(_ filter: CreditRequestFilter, after: Cursor?, limit: Int) throws
+    -> Page<CreditRequestListing>
+  {
+    let rows = try store.creditRequests(filter, afterSeq: after?.id ?? 0, limit: limit + 1)
+    return page(rows.map { ($0.seq, $0.listing) }, limit: limit) { Cursor(.creditRequests, String($0)) }
   }
 
   // MARK: Course reports
@@ -216,28 +190,15 @@ extension CreditService {
   public func listEnrollments(courseId: String, eligibility: Eligibility?, after: Cursor?, limit: Int) throws
     -> Page<EnrollmentListing>
   {
-    let course = try courseFacts(courseId)
+    let course = try course(courseId)
     // The stored eligibility is what the last write decided; the course end can since have made a
     // notYetEligible learner ineligible (recorded by the next write). The query takes every row that
     // may qualify now, and the eligibility computed below decides.
     var stored: [Eligibility] = eligibility.map { [$0] } ?? []
     if eligibility == .ineligible, now > course.endsAt { stored.append(.notYetEligible) }
-    let rows = try db.query(
-      stored.isEmpty
-        ? """
-        SELECT e.learner_id FROM enrollments e WHERE e.course_id = ? AND e.learner_id > ?
-        ORDER BY e.learner_id LIMIT ?
-        """
-        : """
-        SELECT e.learner_id FROM enrollments e
-        WHERE e.course_id = ? AND e.eligibility IN (?, ?) AND e.learner_id > ?
-        ORDER BY e.learner_id LIMIT ?
-        """,
-      [.text(courseId)] + stored.map { .text($0.rawValue) }
-        + (stored.count == 1 ? [.text(stored[0].rawValue)] : [])
-        + [.text(after?.position ?? ""), .int(limit + 1)]
-    ) { s in (s.text(0), s.text(0)) }
-    var result = page(rows, limit: limit) { Cursor(.enrollments, $0) }
+    let ids = try store.enrolledLearners(
+      courseId: courseId, storedEligibility: stored, afterLearnerId: after?.position ?? "", limit: limit + 1)
+    let result = page(ids.map { ($0, $0) }, limit: limit) { Cursor(.enrollments, $0) }
     var listings: [EnrollmentListing] = []
     for learnerId in result.items {
       let s = try standing(learnerId, courseId)
@@ -245,52 +206,36 @@ extension CreditService {
       if let eligibility, status.eligibility != eligibility { continue }
       listings.append(
         EnrollmentListing(
-          learnerId: learnerId, fullName: s.learner.fullName, mode: s.mode, creditTrack: s.creditTrack,
-          eligibility: status.eligibility, purchaseDeadline: status.purchaseDeadline, request: s.request))
+          learnerId: learnerId, fullName: s.learner.fullName, mode: s.enrollment.mode,
+          creditTrack: status.creditTrack, eligibility: status.eligibility,
+          purchaseDeadline: status.purchaseDeadline, request: s.request))
     }
-    result.items = []
     return Page(items: listings, next: result.next)
   }
 
   // MARK: The email outbox
 
   public func listOutbox(after: Cursor?, limit: Int, unsentOnly: Bool) throws -> Page<OutboxEntry> {
-    let sql =
-      unsentOnly
-      ? """
-      SELECT \(Rows.notification), sent_at FROM notifications
-      WHERE sent_at IS NULL AND notification_id > ? ORDER BY notification_id LIMIT ?
-      """
-      : """
-      SELECT \(Rows.notification), sent_at FROM notifications
-      WHERE notification_id > ? ORDER BY notification_id LIMIT ?
-      """
-    let rows = try db.query(sql, [.int(after?.id ?? 0), .int(limit + 1)]) { s in
-      let n = Rows.notification(s)
-      return (n.notificationId, OutboxEntry(notification: n, sentAt: s.optionalInt64(7)))
+    let rows = try store.outbox(afterId: after?.id ?? 0, limit: limit + 1, unsentOnly: unsentOnly)
+    return page(rows.map { ($0.notification.notificationId, $0) }, limit: limit) {
+      Cursor(.outbox, String($0))
     }
-    return page(rows, limit: limit) { Cursor(.outbox, String($0)) }
   }
 
-  /// Marks notifications sent (at least once delivery: marking again is harmless). All ids must
+  /// Marks notifications sent (at-least-once delivery: marking again is harmless). All ids must
   /// exist, or nothing is marked. Answers how many were newly marked.
   public func markNotificationsSent(_ ids: [Int64]) throws -> Int {
     var unsent: [Int64] = []
     var seen = Set<Int64>()
     for id in ids where seen.insert(id).inserted {
-      guard
-        let isUnsent = try db.queryOne(
-          "SELECT sent_at IS NULL FROM notifications WHERE notification_id = ?", [.int(id)], { $0.bool(0) })
-      else {
+      guard let sent = try store.notificationIsSent(id) else {
         throw CreditError(
           .notFound, "No notification with id \(id) exists; nothing was marked.",
           reason: "notification_not_found", field: "notificationIds")
       }
-      if isUnsent { unsent.append(id) }
+      if !sent { unsent.append(id) }
     }
-    for id in unsent {
-      try db.run("UPDATE notifications SET sent_at = ? WHERE notification_id = ?", [.int(now), .int(id)])
-    }
+    for id in unsent { try store.markSent(id, at: now) }
     return unsent.count
   }
 
@@ -299,16 +244,10 @@ extension CreditService {
   /// Events of every learner and course, oldest first. `next` is the cursor to resume from: the last
   /// event's, or on a page without new events the one given (nil only while the feed is empty).
   public func listEvents(after: Cursor?, limit: Int) throws -> Page<FeedEvent> {
-    let events = try db.query(
-      """
-      SELECT \(Rows.event), learner_id, course_id FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?
-      """, [.int(after?.id ?? 0), .int(limit)]
-    ) { s in FeedEvent(event: Rows.event(s), learnerId: s.text(8), courseId: s.optionalText(9)) }
+    let events = try store.feed(afterEventId: after?.id ?? 0, limit: limit)
     let next = events.last.map { Cursor(.events, String($0.event.eventId)) } ?? after
     return Page(items: events, next: next)
   }
-
-  // MARK: Helpers
 
   /// A page of the first `limit` of `rows` (which hold up to limit + 1, each with its position), and
   /// the cursor after its last item when there are more.
@@ -316,20 +255,5 @@ extension CreditService {
     let more = rows.count > limit
     let kept = rows.prefix(limit)
     return Page(items: kept.map(\.1), next: more ? kept.last.map { cursor($0.0) } : nil)
-  }
-
-  func storedOffer(courseId: String, providerId: String) throws -> Offer? {
-    try db.queryOne(
-      "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ?",
-      [.text(courseId), .text(providerId)],
-      Rows.offer)
-  }
-
-  func storeSecrets(_ providerId: String, _ secrets: [String]) throws {
-    for (i, secret) in secrets.enumerated() {
-      try db.run(
-        "INSERT INTO provider_secrets (provider_id, position, secret) VALUES (?, ?, ?)",
-        [.text(providerId), .int(i), .text(secret)])
-    }
   }
 }

@@ -1,5 +1,4 @@
 import CreditCrypto
-import SQLite
 
 public enum PaymentMethod: String, Sendable, CaseIterable {
   case card, paypal
@@ -55,6 +54,12 @@ public struct CompleteCredit: Sendable, Equatable {
   /// In signing order (keys ascending), `signature` last.
   public var parameters: [(String, SignedValue)]
 
+  public init(url: String, method: String, parameters: [(String, SignedValue)]) {
+    self.url = url
+    self.method = method
+    self.parameters = parameters
+  }
+
   public static func == (a: CompleteCredit, b: CompleteCredit) -> Bool {
     a.url == b.url && a.method == b.method && a.parameters.map(\.0) == b.parameters.map(\.0)
       && a.parameters.map(\.1) == b.parameters.map(\.1)
@@ -68,6 +73,19 @@ public struct Purchase: Sendable, Equatable {
   public var purchasedAt: Instant
   public var creditRequest: CreditRequest
   public var completeCredit: CompleteCredit?
+
+  public init(
+    orderId: String, amount: Money, paymentMethod: PaymentMethod, purchasedAt: Instant,
+    creditRequest: CreditRequest,
+    completeCredit: CompleteCredit?
+  ) {
+    self.orderId = orderId
+    self.amount = amount
+    self.paymentMethod = paymentMethod
+    self.purchasedAt = purchasedAt
+    self.creditRequest = creditRequest
+    self.completeCredit = completeCredit
+  }
 }
 
 extension CreditService {
@@ -83,25 +101,23 @@ extension CreditService {
   ) throws -> Purchase {
     let digest = Hex.encode(
       SHA256.hash(Array("\(courseId)\u{1F}\(providerId)\u{1F}\(method.rawValue)\u{1F}\(token)".utf8)))
-    if let (orderId, storedDigest) = try db.queryOne(
-      "SELECT order_id, params_digest FROM orders WHERE learner_id = ? AND idempotency_key = ?",
-      [.text(learnerId), .text(idempotencyKey)], { ($0.text(0), $0.text(1)) })
-    {
+    if let (orderId, storedDigest) = try store.order(learnerId: learnerId, idempotencyKey: idempotencyKey) {
       guard storedDigest == digest else {
         throw CreditError(
           .conflict,
           "idempotencyKey '\(idempotencyKey)' was already used for a different purchase; use a new key.",
           reason: "idempotency_key_reused", field: "idempotencyKey")
       }
-      return try storedPurchase(orderId)
+      guard let stored = try store.purchase(orderId: orderId) else {
+        throw CreditError(.internalError, "The order is missing.", reason: "internal_error")
+      }
+      return stored
     }
     let s = try settle(learnerId, courseId)
-    let provider = try provider(providerId)
-    guard
-      let offer = try db.queryOne(
-        "SELECT \(Rows.offer) WHERE o.course_id = ? AND o.provider_id = ? AND o.active = 1 AND p.active = 1",
-        [.text(courseId), .text(providerId)], Rows.offer)
-    else {
+    guard let (provider, offer, secret) = try store.providerForPurchase(providerId, courseId: courseId) else {
+      throw CreditError.notFound("provider", providerId, field: "providerId")
+    }
+    guard let offer else {
       throw CreditError(
         .notFound, "Provider '\(providerId)' does not offer credit for \(courseId).",
         reason: "offer_not_found",
@@ -141,39 +157,30 @@ extension CreditService {
       try recordEvent(
         learnerId: learnerId, courseId: courseId, kind: "paymentDeclined",
         detail: "\(method.rawValue): \(reason)")
-      var e = CreditError(
-        .paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
-        field: "payment.token")
-      e.keepsChanges = true
-      throw e
+      throw RecordedRefusal(
+        CreditError(
+          .paymentDeclined, "\(message) Nothing was charged or recorded.", reason: reason,
+          field: "payment.token"))
     }
-    let seq = try nextSequence("order")
+    let seq = try store.nextSequence("order")
     let orderId = "ord_\(seq)"
     let requestId = opaqueId(seed: "credit-request|\(learnerId)|\(courseId)")
     var complete: CompleteCredit?
     if provider.requiresAdditionalSteps {
-      complete = try completeCredit(s, provider: provider, requestId: requestId)
+      guard let secret else {
+        throw CreditError(.internalError, "The provider has no signing secret.", reason: "internal_error")
+      }
+      complete = completeCredit(s, provider: provider, secret: secret, requestId: requestId)
     }
-    try db.run(
-      """
-      INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
-        purchased_at, idempotency_key, params_digest, complete_parameters, seq)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      """,
-      [
-        .text(orderId), .text(learnerId), .text(courseId), .text(providerId), .int(offer.price.cents),
-        .text(offer.price.currency), .text(method.rawValue), .int(now), .text(idempotencyKey), .text(digest),
-        .optional(complete.map(Self.encodeParameters)), .int(seq),
-      ])
-    try db.run(
-      """
-      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at, seq)
-      VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
-      """,
-      [
-        .text(requestId), .text(learnerId), .text(courseId), .text(providerId), .text(orderId), .int(now),
-        .int(seq),
-      ])
+    let purchase = Purchase(
+      orderId: orderId, amount: offer.price, paymentMethod: method, purchasedAt: now,
+      creditRequest: CreditRequest(
+        requestId: requestId, learnerId: learnerId, courseId: courseId, providerId: providerId,
+        providerName: provider.displayName, status: .pending, createdAt: now, decidedAt: nil,
+        providerUrl: provider.url, providerStatusUrl: provider.statusUrl,
+        providerDescription: provider.description),
+      completeCredit: complete)
+    try store.insertPurchase(purchase, idempotencyKey: idempotencyKey, digest: digest, seq: seq)
     try recordEvent(
       learnerId: learnerId, courseId: courseId, kind: "creditPurchased", to: "pending",
       detail:
@@ -188,14 +195,12 @@ extension CreditService {
         \(method == .card ? "card" : "PayPal"). Your credit request \(requestId) is pending with \
         \(provider.displayName)\(provider.requiresAdditionalSteps ? "; complete the provider's additional steps at \(provider.url)" : "").
         """)
-    return try storedPurchase(orderId)
+    return purchase
   }
 
   /// The parameters and signature the learner takes to the provider (SPEC section 2).
-  func completeCredit(_ s: Standing, provider: Provider, requestId: String) throws -> CompleteCredit {
-    guard let secret = try providerSecrets(provider.providerId).first else {
-      throw CreditError(.internalError, "The provider has no signing secret.", reason: "internal_error")
-    }
+  func completeCredit(_ s: Standing, provider: Provider, secret: String, requestId: String) -> CompleteCredit
+  {
     let finalGrade: String
     if s.requirements.contains(where: { $0.kind == .grade }) {
       finalGrade = s.creditGrade.map(Rules.formatGrade) ?? ""
@@ -222,92 +227,6 @@ extension CreditService {
     return CompleteCredit(url: provider.url, method: "POST", parameters: parameters)
   }
 
-  /// One `key \t kind \t value` line per parameter; values never hold tabs or newlines of their own
-  /// that matter, as they are escaped.
-  static func encodeParameters(_ c: CompleteCredit) -> String {
-    c.parameters.map { k, v in
-      switch v {
-      case .int(let i): "\(k)\ti\t\(i)"
-      case .string(let s): "\(k)\ts\t\(escape(s))"
-      }
-    }.joined(separator: "\n")
-  }
-
-  static func decodeParameters(_ text: String) -> [(String, SignedValue)] {
-    text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line in
-      let parts = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-      guard parts.count == 3 else { return nil }
-      if parts[1] == "i" { return (String(parts[0]), .int(Int64(parts[2]) ?? 0)) }
-      return (String(parts[0]), .string(unescape(String(parts[2]))))
-    }
-  }
-
-  private static func escape(_ s: String) -> String {
-    var out = ""
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      default: out.unicodeScalars.append(ch)
-      }
-    }
-    return out
-  }
-
-  private static func unescape(_ s: String) -> String {
-    var out = ""
-    var escaping = false
-    for ch in s.unicodeScalars {
-      if escaping {
-        switch ch {
-        case "n": out += "\n"
-        case "t": out += "\t"
-        case "r": out += "\r"
-        default: out.unicodeScalars.append(ch)
-        }
-        escaping = false
-      } else if ch == "\\" {
-        escaping = true
-      } else {
-        out.unicodeScalars.append(ch)
-      }
-    }
-    return out
-  }
-
-  /// A purchase as it was answered when it was made (a replay answers the same, word for word).
-  func storedPurchase(_ orderId: String) throws -> Purchase {
-    guard
-      let row = try db.queryOne(
-        """
-        SELECT o.amount_cents, o.currency, o.payment_method, o.purchased_at, o.complete_parameters, r.request_id,
-          p.url
-        FROM orders o JOIN credit_requests r ON r.order_id = o.order_id JOIN providers p ON p.provider_id = o.provider_id
-        WHERE o.order_id = ?
-        """, [.text(orderId)],
-        { s in
-          (
-            Money(cents: s.int64(0), currency: s.text(1)), PaymentMethod(rawValue: s.text(2)) ?? .card,
-            s.int64(3),
-            s.optionalText(4), s.text(5), s.text(6)
-          )
-        })
-    else { throw CreditError(.internalError, "The order is missing.", reason: "internal_error") }
-    guard var request = try findCreditRequest(row.4) else {
-      throw CreditError(.internalError, "The credit request is missing.", reason: "internal_error")
-    }
-    // As it was when the purchase was answered.
-    request.status = .pending
-    request.decidedAt = nil
-    return Purchase(
-      orderId: orderId, amount: row.0, paymentMethod: row.1, purchasedAt: row.2, creditRequest: request,
-      completeCredit: row.3.map {
-        CompleteCredit(url: row.5, method: "POST", parameters: Self.decodeParameters($0))
-      })
-  }
-
   // MARK: Decisions
 
   public func submitProviderDecision(
@@ -320,7 +239,7 @@ extension CreditService {
     ])
     let given = Hex.decode(signature) ?? []
     var matched = false
-    for secret in try providerSecrets(providerId) {
+    for secret in try store.providerSecrets(providerId) {
       let mac = HMACSHA256.authenticate(key: Array(secret.utf8), message: Array(message.utf8))
       // Every secret is tried, so that the time taken does not tell which one matched.
       if constantTimeEquals(mac, given) { matched = true }
@@ -353,9 +272,7 @@ extension CreditService {
         reason: "already_decided")
     }
     let s = try settle(request.learnerId, request.courseId)
-    try db.run(
-      "UPDATE credit_requests SET status = ?, decided_at = ? WHERE request_id = ?",
-      [.text(status.rawValue), .int(now), .text(requestId)])
+    try store.decideCreditRequest(requestId, status: status, at: now)
     try recordEvent(
       learnerId: request.learnerId, courseId: request.courseId, kind: "creditDecision", from: "pending",
       to: status.rawValue, detail: "request \(requestId) by \(providerId)")
@@ -371,7 +288,10 @@ extension CreditService {
         \(s.learner.fullName), \(provider.displayName) has \(status.rawValue) your request for academic credit in \
         \(s.course.title) (\(request.courseId)). \(extra)
         """)
-    return try findCreditRequest(requestId)!
+    var decided = request
+    decided.status = status
+    decided.decidedAt = now
+    return decided
   }
 
   public func getCreditRequest(requestId: String) throws -> CreditRequest {
