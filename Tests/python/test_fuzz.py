@@ -122,6 +122,7 @@ def _tables(db: Path) -> list:
         con.close()
 
 
+@pytest.mark.sqlite_only
 def test_injection_strings_as_ids_are_stored_verbatim(db_path):
     with Rpc(db=str(db_path), test_clock=CLOCK) as r:
         r.call("listCourses")

@@ -11,7 +11,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import COURSE_ID, Rpc, RpcError, base_env, binary, create_catalog
+from conftest import COURSE_ID, Rpc, RpcError, base_env, binary, create_catalog, engine_db
+
+# Engine-neutral: runs on SQLite and on PostgreSQL (SPEC section 7).
+pytestmark = pytest.mark.both_engines
 
 NOW = "2026-03-01T12:00:00Z"
 T = int(datetime(2026, 3, 1, 12, tzinfo=timezone.utc).timestamp())
@@ -384,7 +387,7 @@ def test_feed_and_outbox_lose_and_repeat_nothing_while_several_processes_write(t
             ]):
                 lines.append(json.dumps({"jsonrpc": "2.0", "id": f"{lid}-{n}", "method": method, "params": params}))
         writers.append(subprocess.Popen(
-            [binary(), "--db", db, "--test-clock", NOW], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [binary(), "--db", engine_db(db), "--test-clock", NOW], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=base_env()))
         writers[-1].stdin.write(("\n".join(lines) + "\n").encode())
         writers[-1].stdin.close()

@@ -21,6 +21,9 @@ import pytest
 
 from conftest import OPENRPC_PATH, run_raw
 
+# SQLite's query plans (EXPLAIN QUERY PLAN on the file).
+pytestmark = pytest.mark.sqlite_only
+
 #: Tables that grow with learners: a full scan of one of these is a bug.
 PER_LEARNER = {"learners", "enrollments", "requirement_status", "verifications", "exam_attempts", "exam_scores",
                "exam_time_grants", "orders", "credit_requests", "notifications", "events"}

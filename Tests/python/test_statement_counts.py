@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import Rpc
+
+# Counts SQLite statements (--trace-sql of the SQLite engine).
+pytestmark = pytest.mark.sqlite_only
 
 COURSE = "course-v1:Count+CS101+2026"
 EXAM_COURSE = "course-v1:Count+EX201+2026"

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import (
-    EXAMPLE_CLOCK, TIMEOUT, Rpc, RpcError, base_env, binary, request, responses, run_lines, run_raw,
+    EXAMPLE_CLOCK, TIMEOUT, Rpc, RpcError, base_env, binary, engine_db, request, responses, run_lines, run_raw,
 )
 
 LIST = '{"jsonrpc":"2.0","id":1,"method":"listCourses"}'
@@ -614,6 +614,7 @@ def test_bad_log_level_exit_2():
     assert p.returncode == 2 and p.stdout == b"" and p.stderr.strip()
 
 
+@pytest.mark.sqlite_only
 def test_db_in_missing_folder(tmp_path):
     p = run_cli("--db", str(tmp_path / "no" / "such" / "dir" / "x.sqlite"), stdin=(LIST + "\n").encode())
     assert p.returncode != 0
@@ -621,6 +622,7 @@ def test_db_in_missing_folder(tmp_path):
     assert p.stderr.strip()
 
 
+@pytest.mark.sqlite_only
 def test_db_not_a_credit_rpc_database(tmp_path):
     import sqlite3
     garbage = tmp_path / "garbage.sqlite"
