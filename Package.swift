@@ -40,7 +40,7 @@ let package = Package(
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "CreditCryptoTests", dependencies: ["CreditCrypto"]),
     .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
-    .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "CreditStore"]),
+    .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "CreditStore", "CreditCore"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON"]),
     .testTarget(name: "CreditCoreTests", dependencies: ["CreditCore", "CreditStore"]),
     .testTarget(name: "CreditStoreTests", dependencies: ["CreditStore", "CreditCore", "SQLite"]),
