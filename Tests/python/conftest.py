@@ -379,6 +379,14 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "both_engines: runs once per engine in the default run")
 
 
+def pytest_collection_modifyitems(config, items):
+    # Before any fixture (module-scoped ones included) touches a file.
+    if ENGINE_ALL == "postgresql":
+        for item in items:
+            if item.get_closest_marker("sqlite_only"):
+                item.add_marker(pytest.mark.skip(reason="about SQLite files"))
+
+
 def pytest_generate_tests(metafunc):
     if "engine" not in metafunc.fixturenames:
         return

@@ -370,7 +370,12 @@ def test_catalog_changes_are_not_learner_events(world):
 # --- several processes at once
 
 
-def test_feed_and_outbox_lose_and_repeat_nothing_while_several_processes_write(tmp_path):
+def test_feed_and_outbox_lose_and_repeat_nothing_while_several_processes_write(tmp_path, engine, request):
+    if engine == "postgresql":
+        # Known limitation (README, More than one machine): ids across learners can commit out of
+        # order on PostgreSQL, so a cursor across learners can skip an entry. Not strict: a run
+        # without such an interleaving passes.
+        request.applymarker(pytest.mark.xfail(reason="cross-learner feeds need a commit-ordered key on PostgreSQL"))
     db = str(tmp_path / "c.sqlite")
     with Rpc(db=db, test_clock=NOW) as admin:
         create_catalog(admin)

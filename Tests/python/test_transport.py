@@ -669,7 +669,7 @@ def test_two_processes_on_one_database_lose_nothing(tmp_path):
         return "".join(request("createLearner", id=i, learnerId=f"{prefix}{i}", fullName="N", email="n@example.com",
                                country="US") + "\n" for i in range(150)).encode()
 
-    procs = [subprocess.Popen([binary(), "--db", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([binary(), "--db", engine_db(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=base_env()) for _ in range(2)]
     try:
         outs = [p.communicate(learners(prefix), timeout=60) for p, prefix in zip(procs, ["a", "b"])]
