@@ -145,6 +145,41 @@ enum MethodExamples {
       ##"{"requestId":"a479bcb29f7583c80dccfec886b2f2ef","learnerId":"pia","courseId":"course-v1:MITx+6.002x+2026_T3","providerId":"asu","providerName":"Arizona State University","status":"approved","createdAt":"2026-03-01T13:00:00Z","decidedAt":"2026-03-01T13:02:00Z","providerUrl":"https://credit.asu.example/edx","providerStatusUrl":"https://credit.asu.example/status","providerDescription":"ASU awards 3 credits for this course."}"##
     ),
     (
+      "listCreditRequests", "06-operators line 23",
+      ##"{"providerId":"asu","status":"pending","limit":2}"##,
+      ##"{"requests":[{"requestId":"303c922419df4cb475485467160e5fa3","learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026","providerId":"asu","providerName":"Arizona State University","status":"pending","createdAt":"2026-03-01T12:00:00Z","decidedAt":null,"providerUrl":"https://credit.asu.example/edx","providerStatusUrl":null,"providerDescription":null,"learner":{"learnerId":"ann","fullName":"Ann Learner","email":"ann@example.com","country":"US","mailingAddress":null},"finalGrade":"0.9"},{"requestId":"6b73595384245b4a632567ca65f68932","learnerId":"bob","courseId":"course-v1:HarvardX+CS50+2026","providerId":"asu","providerName":"Arizona State University","status":"pending","createdAt":"2026-03-01T12:00:00Z","decidedAt":null,"providerUrl":"https://credit.asu.example/edx","providerStatusUrl":null,"providerDescription":null,"learner":{"learnerId":"bob","fullName":"Bob Student","email":"bob@example.com","country":"US","mailingAddress":null},"finalGrade":"0.75"}],"next":"cr_32"}"##
+    ),
+    (
+      "updateProvider", "06-operators line 25",
+      ##"{"providerId":"asu","secrets":["asu-secret-2026-new","asu-secret-2025-old"]}"##,
+      ##"{"providerId":"asu","displayName":"Arizona State University","url":"https://credit.asu.example/edx","statusUrl":null,"description":null,"fulfillmentInstructions":null,"requiresAdditionalSteps":false,"active":true}"##
+    ),
+    (
+      "withdrawCredit", "06-operators line 32",
+      ##"{"courseId":"course-v1:HarvardX+CS50+2026","providerId":"hku"}"##,
+      ##"{"courseId":"course-v1:HarvardX+CS50+2026","providerId":"hku","displayName":"Hong Kong University","price":{"amount":"250.00","currency":"USD"},"active":false}"##
+    ),
+    (
+      "listEnrollments", "06-operators line 38",
+      ##"{"courseId":"course-v1:HarvardX+CS50+2026"}"##,
+      ##"{"enrollments":[{"learnerId":"ann","fullName":"Ann Learner","mode":"verified","creditTrack":true,"eligibility":"eligible","purchaseDeadline":"2027-06-30T23:59:59Z","request":{"requestId":"303c922419df4cb475485467160e5fa3","learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026","providerId":"asu","providerName":"Arizona State University","status":"approved","createdAt":"2026-03-01T12:00:00Z","decidedAt":"2026-03-01T12:00:00Z","providerUrl":"https://credit.asu.example/edx","providerStatusUrl":null,"providerDescription":null}},{"learnerId":"bob","fullName":"Bob Student","mode":"verified","creditTrack":true,"eligibility":"eligible","purchaseDeadline":"2027-06-30T23:59:59Z","request":{"requestId":"6b73595384245b4a632567ca65f68932","learnerId":"bob","courseId":"course-v1:HarvardX+CS50+2026","providerId":"asu","providerName":"Arizona State University","status":"rejected","createdAt":"2026-03-01T12:00:00Z","decidedAt":"2026-03-01T12:00:00Z","providerUrl":"https://credit.asu.example/edx","providerStatusUrl":null,"providerDescription":null}},{"learnerId":"cat","fullName":"Cat Coder","mode":"verified","creditTrack":true,"eligibility":"eligible","purchaseDeadline":"2027-06-30T23:59:59Z","request":{"requestId":"7691886ed1f3fbb31caf8dade2491572","learnerId":"cat","courseId":"course-v1:HarvardX+CS50+2026","providerId":"asu","providerName":"Arizona State University","status":"approved","createdAt":"2026-03-01T12:00:00Z","decidedAt":"2026-03-01T12:00:00Z","providerUrl":"https://credit.asu.example/edx","providerStatusUrl":null,"providerDescription":null}},{"learnerId":"dan","fullName":"Dan Late","mode":"verified","creditTrack":true,"eligibility":"eligible","purchaseDeadline":"2027-06-30T23:59:59Z","request":{"requestId":"acdf3761ff75e2a9910fba8ad16f22cf","learnerId":"dan","courseId":"course-v1:HarvardX+CS50+2026","providerId":"hku","providerName":"Hong Kong University","status":"pending","createdAt":"2026-03-01T12:00:00Z","decidedAt":null,"providerUrl":"https://credit.hku.example","providerStatusUrl":null,"providerDescription":null}}],"next":null}"##
+    ),
+    (
+      "listOutbox", "06-operators line 40",
+      ##"{"limit":3}"##,
+      ##"{"notifications":[{"notificationId":1,"learnerId":"ann","kind":"creditEligible","to":"ann@example.com","subject":"You are eligible for credit in Introduction to Computer Science","body":"Congratulations, Ann Learner! You have met every requirement for academic credit in Introduction to Computer Science (course-v1:HarvardX+CS50+2026). You can purchase credit from your dashboard until 2027-06-30T23:59:59Z.","createdAt":"2026-03-01T12:00:00Z","sentAt":null},{"notificationId":2,"learnerId":"bob","kind":"creditEligible","to":"bob@example.com","subject":"You are eligible for credit in Introduction to Computer Science","body":"Congratulations, Bob Student! You have met every requirement for academic credit in Introduction to Computer Science (course-v1:HarvardX+CS50+2026). You can purchase credit from your dashboard until 2027-06-30T23:59:59Z.","createdAt":"2026-03-01T12:00:00Z","sentAt":null},{"notificationId":3,"learnerId":"cat","kind":"creditEligible","to":"cat@example.com","subject":"You are eligible for credit in Introduction to Computer Science","body":"Congratulations, Cat Coder! You have met every requirement for academic credit in Introduction to Computer Science (course-v1:HarvardX+CS50+2026). You can purchase credit from your dashboard until 2027-06-30T23:59:59Z.","createdAt":"2026-03-01T12:00:00Z","sentAt":null}],"next":"ob_33"}"##
+    ),
+    (
+      "markNotificationsSent", "06-operators line 41",
+      ##"{"notificationIds":[1,2,3]}"##,
+      ##"{"marked":3}"##
+    ),
+    (
+      "listEvents", "06-operators line 46",
+      ##"{"limit":4}"##,
+      ##"{"events":[{"eventId":1,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"enrolled","requirementId":null,"from":null,"to":"verified","detail":null,"learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"},{"eventId":2,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"gradeRecorded","requirementId":null,"from":null,"to":"0.9","detail":null,"learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"},{"eventId":3,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"requirementStatusChanged","requirementId":"grade","from":"pending","to":"satisfied","detail":"Final grade 0.9 meets the minimum of 0.7.","learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"},{"eventId":4,"at":"2026-03-01T12:00:00Z","actor":"admin","kind":"eligibilityChanged","requirementId":null,"from":"notYetEligible","to":"eligible","detail":null,"learnerId":"ann","courseId":"course-v1:HarvardX+CS50+2026"}],"next":"ev_34"}"##
+    ),
+    (
       "initialize", "07-editor-lifecycle line 2",
       ##"{}"##,
       ##"{"capabilities":{},"serverInfo":{"name":"credit-rpc","version":"0.1.0"}}"##

@@ -36,8 +36,8 @@ extension ParamReader {
 /// Every method of the service, in the order of SPEC section 3, then the lifecycle of section 6.
 public enum Methods {
   public static let all: [MethodDefinition] =
-    catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods + clock
-    + LifecycleMethods.methods
+    catalog + learners + journey + IdentityMethods.methods + PurchaseMethods.methods
+    + OperatorMethods.methods + clock + LifecycleMethods.methods
 
   static let catalog: [MethodDefinition] = [
     .method(

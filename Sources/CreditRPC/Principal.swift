@@ -59,6 +59,9 @@ public struct Access: Sendable {
     staff: false, learnerSelf: true, providerSelf: false, everyone: false, requestOwner: false)
   public static let providerSelfOnly = Access(
     staff: false, learnerSelf: false, providerSelf: true, everyone: false, requestOwner: false)
+  /// Staff, and a provider for its own `providerId` (omitted: its own).
+  public static let staffOrProviderSelf = Access(
+    staff: true, learnerSelf: false, providerSelf: true, everyone: false, requestOwner: false)
   public static let creditRequestReader = Access(
     staff: true, learnerSelf: false, providerSelf: false, everyone: false, requestOwner: true)
 

@@ -77,12 +77,13 @@ extension Offer: RPCResult {
       Field("displayName", textSchema),
       Field("price", Money.schema),
     ])
-  public var json: JSONValue {
+  var members: JSONObject {
     [
       "courseId": .string(courseId), "providerId": .string(providerId), "displayName": .string(displayName),
       "price": price.json,
     ]
   }
+  public var json: JSONValue { .object(members) }
 }
 
 extension Exam: RPCResult {
@@ -265,7 +266,7 @@ extension CreditRequest: RPCResult {
       Field("providerStatusUrl", Schema.string(Formats.url).orNull),
       Field("providerDescription", textSchema.orNull),
     ])
-  public var json: JSONValue {
+  var members: JSONObject {
     [
       "requestId": .string(requestId), "learnerId": .string(learnerId), "courseId": .string(courseId),
       "providerId": .string(providerId), "providerName": .string(providerName),
@@ -275,6 +276,7 @@ extension CreditRequest: RPCResult {
       "providerDescription": .optional(providerDescription),
     ]
   }
+  public var json: JSONValue { .object(members) }
 }
 
 extension Notification: RPCResult {
@@ -286,13 +288,14 @@ extension Notification: RPCResult {
       Field("to", .string(Formats.email)),
       Field("subject", textSchema), Field("body", textSchema), Field("createdAt", timeSchema),
     ])
-  public var json: JSONValue {
+  var members: JSONObject {
     [
       "notificationId": .int(Int(notificationId)), "learnerId": .string(learnerId),
       "kind": .string(kind.rawValue),
       "to": .string(to), "subject": .string(subject), "body": .string(body), "createdAt": time(createdAt),
     ]
   }
+  public var json: JSONValue { .object(members) }
 }
 
 extension Event: RPCResult {
@@ -304,13 +307,14 @@ extension Event: RPCResult {
       Field("kind", textSchema), Field("requirementId", textSchema.orNull), Field("from", textSchema.orNull),
       Field("to", textSchema.orNull), Field("detail", textSchema.orNull),
     ])
-  public var json: JSONValue {
+  var members: JSONObject {
     [
       "eventId": .int(Int(eventId)), "at": time(at), "actor": .string(actor), "kind": .string(kind),
       "requirementId": .optional(requirementId), "from": .optional(from), "to": .optional(to),
       "detail": .optional(detail),
     ]
   }
+  public var json: JSONValue { .object(members) }
 }
 
 extension DashboardEntry: RPCResult {

@@ -88,10 +88,14 @@ extension SQLStore {
         .optional(p.description), .optional(p.fulfillmentInstructions), .bool(p.requiresAdditionalSteps),
         .int(createdAt),
       ])
+    try insertSecrets(p.providerId, secrets)
+  }
+
+  func insertSecrets(_ providerId: String, _ secrets: [String]) throws {
     for (i, secret) in secrets.enumerated() {
       try connection.run(
         "INSERT INTO provider_secrets (provider_id, position, secret) VALUES (?, ?, ?)",
-        [.text(p.providerId), .int(i), .text(secret)])
+        [.text(providerId), .int(i), .text(secret)])
     }
   }
 

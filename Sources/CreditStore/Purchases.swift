@@ -45,12 +45,12 @@ extension SQLStore {
       ])
     try connection.run(
       """
-      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at, seq)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       """,
       [
         .text(r.requestId), .text(r.learnerId), .text(r.courseId), .text(r.providerId), .text(p.orderId),
-        .text(r.status.rawValue), .int(r.createdAt),
+        .text(r.status.rawValue), .int(r.createdAt), .int(seq),
       ])
   }
 

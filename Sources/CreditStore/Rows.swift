@@ -7,7 +7,8 @@ enum Rows {
   static let course = """
     course_id, org, number, run, title, starts_at, ends_at, passing_grade, verified_price_cents,
     verified_currency, purchase_window_days,
-    (EXISTS (SELECT 1 FROM offers o WHERE o.course_id = courses.course_id AND o.active = 1)
+    (EXISTS (SELECT 1 FROM offers o JOIN providers p ON p.provider_id = o.provider_id
+        WHERE o.course_id = courses.course_id AND o.active = 1 AND p.active = 1)
       AND EXISTS (SELECT 1 FROM requirements r WHERE r.course_id = courses.course_id))
     """
   static func course(_ s: any Row) -> Course {
@@ -30,13 +31,14 @@ enum Rows {
   }
 
   static let offer = """
-    o.course_id, o.provider_id, p.display_name, o.price_cents, o.currency
+    o.course_id, o.provider_id, p.display_name, o.price_cents, o.currency,
+    CASE WHEN o.active = 1 AND p.active = 1 THEN 1 ELSE 0 END
     FROM offers o JOIN providers p ON p.provider_id = o.provider_id
     """
   static func offer(_ s: any Row) -> Offer {
     Offer(
       courseId: s.text(0), providerId: s.text(1), displayName: s.text(2),
-      price: Money(cents: s.int64(3), currency: s.text(4)))
+      price: Money(cents: s.int64(3), currency: s.text(4)), active: s.bool(5))
   }
 
   static let exam = "course_id, exam_id, display_name, time_limit_minutes, passing_score, proctored"

@@ -37,6 +37,8 @@ public struct ParamReader: Sendable {
     return i
   }
 
+  public func optionalBool(_ name: String) -> Bool? { value(name)?.boolValue }
+
   public func bool(_ name: String, default defaultValue: Bool) -> Bool {
     value(name)?.boolValue ?? defaultValue
   }

@@ -4,13 +4,14 @@
   import Musl
 #endif
 
-/// The six figures of issue 7 and the write scaling of issue 10 (figure 7), each measured `runs`
+/// The six figures of issue 7, the write scaling of issue 10 (figure 7) and the operators' lists of
+/// issue 14 (figure 8), each measured `runs`
 /// times and reported as the median.
 final class Bench {
   let o: Options
   let service: Service
   let data: Datasets
-  private(set) var rows: [Row] = []
+  var rows: [Row] = []
   private(set) var notes: [(String, String)] = []
   /// Peak RSS of the read-mix runs of figure 2b, reused by figure 6 when the lengths agree.
   private var readMixPeaks: [Double] = []
@@ -28,7 +29,7 @@ final class Bench {
     self.data = data
   }
 
-  private func population(_ learners: Int) throws -> String {
+  func population(_ learners: Int) throws -> String {
     let path = try data.population(learners)
     used[learners] = path
     warmPageCache(path)
@@ -52,7 +53,7 @@ final class Bench {
   }
 
   /// `count` getRequirements lines over learners drawn uniformly from a population.
-  private func getRequirementsLines(_ count: Int, population: Int, _ rng: inout SeededRandom, firstId: Int)
+  func getRequirementsLines(_ count: Int, population: Int, _ rng: inout SeededRandom, firstId: Int)
     -> [[UInt8]]
   {
     (0..<count).map { i in
@@ -69,6 +70,7 @@ final class Bench {
     if o.only.contains(5) { try figure5() }
     if o.only.contains(6) { try figure6() }
     if o.only.contains(7) { try figure7() }
+    if o.only.contains(8) { try figure8() }
   }
 
   // MARK: 1. Cold start

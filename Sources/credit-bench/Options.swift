@@ -19,10 +19,10 @@ let usage = """
     --json               print the results as JSON instead of a table
     --only LIST          only these figures, e.g. 1,3,5 (1 cold start, 2 piped throughput,
                          3 interactive latency, 4 group commit, 5 scaling, 6 peak memory,
-                         7 write scaling)
+                         7 write scaling, 8 operators' lists)
     --learners N         learners in the database of figures 1, 2b, 3 and 6 (default 100000)
-    --small N            the small database of figures 5 and 7 (default 10000)
-    --large N            the large database of figures 5 and 7 (default 1000000; --quick 100000)
+    --small N            the small database of figures 5, 7 and 8 (default 10000)
+    --large N            the large database of figures 5, 7 and 8 (default 1000000; --quick 100000)
     --writes N           new learners per run of figure 7, each sending enroll, recordGrade,
                          purchaseCredit and submitProviderDecision one at a time (default 200;
                          --quick 50)
@@ -55,7 +55,9 @@ struct Options {
   var runs = 5
   var quick = false
   var json = false
-  var only: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
+  var only: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8]
+  /// Rounds of figure 8 (each sends the four operators' lists one at a time).
+  var operatorRounds = 200
   /// New learners per run of figure 7 (each sends the four timed writes one at a time).
   var writes = 200
   var learners = 100_000
@@ -99,6 +101,7 @@ func parseOptions(_ args: [String]) -> Options {
     o.latency = 500
     o.stream = 100_000
     o.writes = 50
+    o.operatorRounds = 50
   }
   var i = 0
   func value(_ flag: String) -> String {
@@ -127,8 +130,8 @@ func parseOptions(_ args: [String]) -> Options {
     case "--only":
       let v = value(flag)
       let figures = v.split(separator: ",").map { Int(String($0).trimmingSpaces()) }
-      guard !figures.isEmpty, figures.allSatisfy({ $0 != nil && (1...7).contains($0!) }) else {
-        usageError("--only takes figure numbers 1 to 7 separated by commas, not '\(v)'")
+      guard !figures.isEmpty, figures.allSatisfy({ $0 != nil && (1...8).contains($0!) }) else {
+        usageError("--only takes figure numbers 1 to 8 separated by commas, not '\(v)'")
       }
       o.only = Set(figures.map { $0! })
     case "--learners": o.learners = count(flag, min: 10)

@@ -36,6 +36,14 @@ private let rights: [String: (staff: Right, learner: Right, provider: Right)] = 
   "resetExamAttempt": (.yes, .no, .no),
   "listNotifications": (.yes, .ownOnly, .no),
   "getHistory": (.yes, .ownOnly, .no),
+  // SPEC section 8.
+  "listCreditRequests": (.yes, .no, .ownOnly),
+  "updateProvider": (.yes, .no, .no),
+  "withdrawCredit": (.yes, .no, .no),
+  "listEnrollments": (.yes, .no, .no),
+  "listOutbox": (.yes, .no, .no),
+  "markNotificationsSent": (.yes, .no, .no),
+  "listEvents": (.yes, .no, .no),
   "clock.set": (.yes, .yes, .yes),
   "clock.advance": (.yes, .yes, .yes),
   // SPEC section 6: the LSP lifecycle, for everyone.
@@ -104,6 +112,12 @@ private func params(_ method: String, learner: String, provider: String, request
     ]
   case "extendPurchaseDeadline": return with(lc, ["deadline": "2030-01-01T00:00:00Z"])
   case "grantExamTime": return with(lc, ["examId": "final", "extraMinutes": 5])
+  case "listCreditRequests": return ["providerId": .string(provider)]
+  case "updateProvider": return ["providerId": .string(provider), "description": "D"]
+  case "withdrawCredit": return ["courseId": .string(course), "providerId": .string(provider)]
+  case "listEnrollments": return ["courseId": .string(course)]
+  case "listOutbox", "listEvents": return [:]
+  case "markNotificationsSent": return ["notificationIds": [1]]
   case "clock.set": return ["now": "2026-03-01T00:00:00Z"]
   case "clock.advance": return ["seconds": 0]
   default: return [:]

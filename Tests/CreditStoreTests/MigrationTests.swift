@@ -104,7 +104,7 @@ enum ExtendedCode {
     }
     #expect(try plan().contains("SCAN r"))
 
-    #expect(try Self.migrator.migrate(db, appliedAt: Self.appliedAt) == [2])
+    #expect(try Self.migrator.migrate(db, upTo: 2, appliedAt: Self.appliedAt) == [2])
 
     #expect(try Self.migrator.currentVersion(db) == 2)
     #expect(try db.query(join) { $0.text(0) } == ["r1"])
@@ -115,6 +115,39 @@ enum ExtendedCode {
     #expect(indexes.contains("credit_requests_by_order"))
     #expect(indexes.contains("exam_attempts_by_learner"))
     #expect(try plan().contains("SEARCH r USING INDEX credit_requests_by_order"))
+  }
+
+  @Test func version3OrdersExistingCreditRequestsByTheirOrderAndKeepsEveryRow() throws {
+    let db = try Database(path: ":memory:")
+    try Self.migrator.migrate(db, upTo: 2, appliedAt: Self.appliedAt)
+    try db.execute(
+      """
+      INSERT INTO courses (course_id, org, number, run, title, starts_at, ends_at, passing_grade,
+        purchase_window_days, created_at)
+        VALUES ('course-v1:O+N+R', 'O', 'N', 'R', 'T', 0, 100, 0.5, 365, 0);
+      INSERT INTO providers (provider_id, display_name, url, requires_additional_steps, created_at)
+        VALUES ('u', 'U', 'https://u.example', 0, 0);
+      INSERT INTO learners (learner_id, full_name, email, country, created_at)
+        VALUES ('ada', 'Ada', 'ada@example.org', 'GB', 0), ('bo', 'Bo', 'bo@example.org', 'GB', 0);
+      INSERT INTO enrollments (learner_id, course_id, mode, enrolled_at)
+        VALUES ('ada', 'course-v1:O+N+R', 'verified', 0), ('bo', 'course-v1:O+N+R', 'verified', 0);
+      INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
+        purchased_at, idempotency_key, params_digest, seq)
+        VALUES ('ord_7', 'ada', 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', 7),
+               ('ord_3', 'bo', 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', 3);
+      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
+        VALUES ('r-ada', 'ada', 'course-v1:O+N+R', 'u', 'ord_7', 'pending', 5),
+               ('r-bo', 'bo', 'course-v1:O+N+R', 'u', 'ord_3', 'approved', 5);
+      INSERT INTO notifications (learner_id, kind, to_address, subject, body, created_at)
+        VALUES ('ada', 'creditEligible', 'ada@example.org', 's', 'b', 1);
+      """)
+    #expect(try Self.migrator.migrate(db, appliedAt: Self.appliedAt) == [3])
+    #expect(
+      try db.query("SELECT request_id, seq FROM credit_requests ORDER BY seq") {
+        "\($0.text(0))=\($0.int(1))"
+      }
+        == ["r-bo=3", "r-ada=7"])
+    #expect(try db.query("SELECT sent_at IS NULL FROM notifications") { $0.bool(0) } == [true])
   }
 
   @Test func fileWithNewerSchemaIsRefused() throws {

@@ -99,13 +99,25 @@ CASES = [
      "deadline", "tomorrow"),
     ("listNotifications", {"learnerId": "nobody"}, "afterId", -1),
     ("getHistory", {"learnerId": "nobody", "courseId": COURSE}, "courseId", "nope"),
+    # The operators' side (SPEC section 8).
+    ("listCreditRequests", {}, "limit", 0),
+    ("listCreditRequests", {"providerId": "nouni"}, "after", "not-a-cursor"),
+    ("updateProvider", {"providerId": "nouni", "active": False}, "url", "not a url"),
+    ("updateProvider", {"providerId": "nouni", "active": False}, "secrets", ["short"]),
+    ("withdrawCredit", {"courseId": NOSUCH, "providerId": "uni"}, "courseId", "x"),
+    ("listEnrollments", {"courseId": NOSUCH}, "after", "en_zz"),
+    ("listEnrollments", {"courseId": NOSUCH}, "eligibility", "maybe"),
+    ("listOutbox", {}, "unsentOnly", "yes"),
+    ("markNotificationsSent", {"notificationIds": [999]}, "notificationIds", [0]),
+    ("listEvents", {}, "after", "ev_"),
     ("rpc.discover", {}, "extra", 1),
     ("clock.set", {"now": "2026-03-02T00:00:00Z"}, "now", "soon"),
     ("clock.advance", {"seconds": 60}, "seconds", -5),
 ]
 
 #: Methods without a state check to pass first: their well-formed call succeeds.
-NO_STATE_ERROR = {"listCourses", "rpc.discover", "clock.set", "clock.advance"}
+NO_STATE_ERROR = {"listCourses", "rpc.discover", "clock.set", "clock.advance", "listCreditRequests", "listOutbox",
+                  "listEvents"}
 
 
 def broken(params: dict, path: str, value) -> dict:

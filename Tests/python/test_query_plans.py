@@ -221,6 +221,29 @@ def drive(s: Script, requests: list[str]) -> None:
     s.call("submitProviderDecision", providerId=PROVIDER, requestId=pending_rid, status="approved", timestamp=NOW,
            signature="00" * 32)
     s.call("rpc.discover")
+    # The operators' side: every filter combination of the lists, with and without a cursor.
+    def cursor(tag: str, position) -> str:
+        return f"{tag}_{str(position).encode().hex()}"
+    for filters in ({}, {"providerId": PROVIDER}, {"courseId": A}, {"status": "pending"},
+                    {"providerId": PROVIDER, "status": "approved"}, {"courseId": A, "status": "rejected"}):
+        s.call("listCreditRequests", limit=10, **filters)
+        s.call("listCreditRequests", limit=10, after=cursor("cr", 50), **filters)
+    for filters in ({}, {"eligibility": "eligible"}, {"eligibility": "notYetEligible"}):
+        s.call("listEnrollments", courseId=A, limit=20, **filters)
+        s.call("listEnrollments", courseId=A, limit=20, after=cursor("en", learner(100)), **filters)
+    s.call("listEnrollments", courseId="course-v1:No+Such+Course")
+    s.call("listOutbox", limit=20)
+    s.call("listOutbox", limit=20, after=cursor("ob", 500))
+    s.call("listOutbox", limit=20, unsentOnly=False, after=cursor("ob", 500))
+    s.call("markNotificationsSent", notificationIds=[1, 2, 3])
+    s.call("markNotificationsSent", notificationIds=[1, 999_999_999])
+    s.call("listEvents", limit=20)
+    s.call("listEvents", limit=20, after=cursor("ev", 1000))
+    s.call("updateProvider", providerId="plan-v", description="Changed", secrets=[SECRET, SECRET + "-2"])
+    s.call("updateProvider", providerId="plan-nobody", active=False)
+    s.call("withdrawCredit", courseId=C, providerId="plan-v")
+    s.call("withdrawCredit", courseId=A, providerId="plan-v")
+    s.call("offerCredit", courseId=C, providerId="plan-v", price={"amount": "12", "currency": "USD"})
     # The LSP lifecycle (with an id, exit only answers).
     s.call("initialize", processId=None, capabilities={})
     s.call("shutdown")
@@ -234,6 +257,7 @@ def drive(s: Script, requests: list[str]) -> None:
         s.call("getDashboard", learnerId=lid)
     s.call("purchaseCredit", learnerId=learner(2), courseId=B, providerId=PROVIDER, payment=CARD,
            idempotencyKey="late")
+    s.call("listEnrollments", courseId=A, eligibility="ineligible", limit=20)
 
 
 def split(trace: str) -> list[str]:

@@ -104,14 +104,17 @@ public struct Offer: Sendable, Equatable {
   public var providerId: String
   public var displayName: String
   public var price: Money
+  /// False once withdrawn (or while its provider is inactive): not offered, not for sale.
+  public var active: Bool
 
   public init(
-    courseId: String, providerId: String, displayName: String, price: Money
+    courseId: String, providerId: String, displayName: String, price: Money, active: Bool = true
   ) {
     self.courseId = courseId
     self.providerId = providerId
     self.displayName = displayName
     self.price = price
+    self.active = active
   }
 }
 

@@ -110,7 +110,15 @@ extension CreditService {
   public func offerCredit(courseId: String, providerId: String, price: Money) throws -> Offer {
     _ = try course(courseId)
     let p = try provider(providerId)
-    if let existing = try store.offer(courseId: courseId, providerId: providerId) {
+    if var existing = try store.offer(courseId: courseId, providerId: providerId) {
+      if !existing.active {
+        // A withdrawn offer (or one of an inactive provider) is offered again, at the new price.
+        existing.price = price
+        existing.active = true
+        try store.storeOffer(existing)
+        existing.active = p.active
+        return existing
+      }
       guard existing.price == price else {
         throw CreditError(
           .alreadyExists, "Provider '\(providerId)' already offers credit for \(courseId) at another price.",

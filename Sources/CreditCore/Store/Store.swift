@@ -94,6 +94,30 @@ public protocol Store: TransactionScope {
   func notifications(learnerId: String, afterId: Int64) throws -> [Notification]
   /// The next value of a named counter: 1, 2, 3 ...
   func nextSequence(_ name: String) throws -> Int64
+
+  // MARK: The operators' side
+
+  /// Stores every changeable column of a provider, and its secrets when given (replacing them).
+  func updateProvider(_ provider: Provider, secrets: [String]?) throws
+  /// Stores an existing offer's price and whether it is active.
+  func storeOffer(_ offer: Offer) throws
+  /// Credit requests after a position (the order's sequence number), in that order, with their
+  /// learner and final grade.
+  func creditRequests(_ filter: CreditRequestFilter, afterSeq: Int64, limit: Int) throws
+    -> [(seq: Int64, listing: CreditRequestListing)]
+  /// The learners of a course after `afterLearnerId`, by id; only those whose stored eligibility is
+  /// one of `storedEligibility` when it is not empty.
+  func enrolledLearners(
+    courseId: String, storedEligibility: [Eligibility], afterLearnerId: String, limit: Int
+  )
+    throws -> [String]
+  func outbox(afterId: Int64, limit: Int, unsentOnly: Bool) throws -> [OutboxEntry]
+  /// Whether a notification was marked sent; nil when it does not exist.
+  func notificationIsSent(_ notificationId: Int64) throws -> Bool?
+  /// Marks a notification sent at `at`, unless it already was.
+  func markSent(_ notificationId: Int64, at: Instant) throws
+  /// Every learner's events after an event id, oldest first.
+  func feed(afterEventId: Int64, limit: Int) throws -> [FeedEvent]
 }
 
 /// A learner's row in a course: every column that changes.

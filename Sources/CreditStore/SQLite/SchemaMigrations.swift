@@ -4,7 +4,7 @@ import SQLite
 /// written as OR chains: SQLite builds a throwaway B-tree per row for `IN` lists of three or more.
 /// Never edit a released migration: add a new one.
 public enum SchemaMigrations {
-  public static let all: [Migration] = [v1, v2]
+  public static let all: [Migration] = [v1, v2, v3]
 
   public static let migrator = Migrator(all)
 
@@ -241,5 +241,24 @@ public enum SchemaMigrations {
     sql: """
       CREATE INDEX credit_requests_by_order ON credit_requests(order_id);
       CREATE INDEX exam_attempts_by_learner ON exam_attempts(learner_id, course_id, status);
+      """)
+
+  /// The operators' side: the outbox's delivery mark, a stable order for the providers' queues
+  /// (the order's sequence number), and indexes for the filters of the list methods.
+  static let v3 = Migration(
+    version: 3, name: "operators",
+    sql: """
+      ALTER TABLE notifications ADD COLUMN sent_at INTEGER;
+      CREATE INDEX notifications_unsent ON notifications(notification_id) WHERE sent_at IS NULL;
+
+      ALTER TABLE credit_requests ADD COLUMN seq INTEGER;
+      UPDATE credit_requests SET seq = (SELECT o.seq FROM orders o WHERE o.order_id = credit_requests.order_id);
+      CREATE UNIQUE INDEX credit_requests_by_seq ON credit_requests(seq);
+      DROP INDEX credit_requests_by_provider;
+      CREATE INDEX credit_requests_by_provider ON credit_requests(provider_id, seq);
+      CREATE INDEX credit_requests_by_course ON credit_requests(course_id, seq);
+      CREATE INDEX credit_requests_by_status ON credit_requests(status, seq);
+
+      CREATE INDEX enrollments_by_course_eligibility ON enrollments(course_id, eligibility, learner_id);
       """)
 }
