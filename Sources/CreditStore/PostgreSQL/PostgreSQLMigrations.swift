@@ -22,7 +22,7 @@ import SQLite
 /// - RAISE(ABORT, ...) in a trigger: a PL/pgSQL function raising an exception (SQLSTATE P0001),
 ///   plus a statement-level trigger for TRUNCATE, which skips row triggers.
 public enum PostgreSQLMigrations {
-  public static let all: [Migration] = [v1, v2]
+  public static let all: [Migration] = [v1, v2, v3]
 
   public static var latestVersion: Int { all.last?.version ?? 0 }
 
@@ -269,5 +269,28 @@ public enum PostgreSQLMigrations {
     sql: """
       CREATE INDEX credit_requests_by_order ON credit_requests(order_id);
       CREATE INDEX exam_attempts_by_learner ON exam_attempts(learner_id, course_id, status);
+      """)
+
+  /// The operators' side, as SQLite's v3; and the transaction that wrote each event, so that the
+  /// change feed can follow commits rather than ids (an id can be taken by a transaction that
+  /// commits after a later one).
+  static let v3 = Migration(
+    version: 3, name: "operators",
+    sql: """
+      ALTER TABLE notifications ADD COLUMN sent_at BIGINT;
+      CREATE INDEX notifications_unsent ON notifications(notification_id) WHERE sent_at IS NULL;
+
+      ALTER TABLE credit_requests ADD COLUMN seq BIGINT;
+      UPDATE credit_requests SET seq = (SELECT o.seq FROM orders o WHERE o.order_id = credit_requests.order_id);
+      CREATE UNIQUE INDEX credit_requests_by_seq ON credit_requests(seq);
+      DROP INDEX credit_requests_by_provider;
+      CREATE INDEX credit_requests_by_provider ON credit_requests(provider_id, seq);
+      CREATE INDEX credit_requests_by_course ON credit_requests(course_id, seq);
+      CREATE INDEX credit_requests_by_status ON credit_requests(status, seq);
+
+      CREATE INDEX enrollments_by_course_eligibility ON enrollments(course_id, eligibility, learner_id);
+
+      ALTER TABLE events ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX events_by_transaction ON events(txid, event_id);
       """)
 }
