@@ -127,12 +127,39 @@ extension SQLStore {
       [.int(at), .int(notificationId)])
   }
 
-  public func feed(afterEventId: Int64, limit: Int) throws -> [FeedEvent] {
+  public func feed(afterEventId: Int64?, limit: Int) throws -> [FeedEvent] {
     try flush()
+    let columns =
+      "e.event_id, e.at, e.actor, e.kind, e.requirement_id, e.from_value, e.to_value, e.detail, "
+      + "e.learner_id, e.course_id"
+    func read(_ s: any Row) -> FeedEvent {
+      FeedEvent(event: Rows.event(s), learnerId: s.text(8), courseId: s.optionalText(9))
+    }
+    guard connection.commitsOutOfIdOrder else {
+      // Writers commit one at a time: id order is commit order.
+      return try connection.all(
+        "SELECT \(columns) FROM events e WHERE e.event_id > ? ORDER BY e.event_id LIMIT ?",
+        [.int(afterEventId ?? 0), .int(limit)], read)
+    }
+    // Ordered by the writing transaction, then id, and only transactions older than every one
+    // still running: a transaction that took a lower id and commits later then never falls behind
+    // an event already listed. The event named by the cursor gives the position to go on from.
+    // (The group's own writes count when no older transaction is still running.)
+    let committed = """
+      (e.txid < pg_snapshot_xmin(pg_current_snapshot())
+        OR (e.txid = pg_current_xact_id_if_assigned() AND e.txid = pg_snapshot_xmin(pg_current_snapshot())))
+      """
+    guard let afterEventId else {
+      return try connection.all(
+        "SELECT \(columns) FROM events e WHERE \(committed) ORDER BY e.txid, e.event_id LIMIT ?",
+        [.int(limit)], read)
+    }
     return try connection.all(
       """
-      SELECT \(Rows.event), learner_id, course_id FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?
-      """, [.int(afterEventId), .int(limit)]
-    ) { s in FeedEvent(event: Rows.event(s), learnerId: s.text(8), courseId: s.optionalText(9)) }
+      SELECT \(columns) FROM events e JOIN events c ON c.event_id = ?
+      WHERE (e.txid > c.txid OR (e.txid = c.txid AND e.event_id > c.event_id)) AND \(committed)
+      ORDER BY e.txid, e.event_id LIMIT ?
+      """, [.int(afterEventId), .int(limit)], read)
   }
+
 }

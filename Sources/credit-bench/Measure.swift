@@ -17,6 +17,9 @@ struct StreamResult {
   /// CPU time of the whole service process (start and setup included), user and kernel.
   var userSeconds: Double
   var systemSeconds: Double
+  /// The monotonic clock when the stream began and when its last answer was read.
+  var startNanos: UInt64 = 0
+  var endNanos: UInt64 = 0
   var rate: Double { Double(responses) / seconds }
 }
 
@@ -54,7 +57,7 @@ struct Service {
   /// first byte written to the last response read.
   func piped(
     db: String, setup: [[UInt8]], source: RequestSource, batches: Bool = false, what: String,
-    onProgress: ((Int) -> Void)? = nil
+    onProgress: ((Int) -> Void)? = nil, beforeClock: (() -> Void)? = nil
   ) throws -> StreamResult {
     let child = try spawn(db: db)
     let reader = LineReader(fd: child.output)
@@ -73,6 +76,7 @@ struct Service {
       }
     }
     let expected = source.responses
+    beforeClock?()
     let start = monotonicNanos()
     let writer = feed(child, source)
     var got = 0
@@ -98,7 +102,7 @@ struct Service {
     return StreamResult(
       seconds: Double(end - start) / 1e9, responses: got, peakRSSKiB: exit.maxRSSKiB,
       userSeconds: exit.userSeconds,
-      systemSeconds: exit.systemSeconds)
+      systemSeconds: exit.systemSeconds, startNanos: start, endNanos: end)
   }
 
   /// Sends `lines` one at a time, each only after the previous answer arrived, after `setup`

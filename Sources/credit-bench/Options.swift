@@ -13,13 +13,23 @@ let usage = """
 
     --bin PATH           the credit-rpc binary (default: credit-rpc beside credit-bench)
     --data DIR           where generated databases are cached (default .build/bench-data)
+    --db URI             measure on PostgreSQL: a server URI (postgresql://user@host:port/db);
+                         the bench creates a database per dataset (bench_learners_N, kept for
+                         later runs) and per throwaway run (bench_tmp_..., dropped) through
+                         psql. Smaller defaults, as populating through the service is slower:
+                         --learners 20000, --small 2000, --large 100000 (--quick: 10000,
+                         2000, 20000)
+    --psql PATH          the psql client for --db (default: psql in PATH)
     --runs N             runs per figure; each figure is their median (default 5; --quick 3)
     --quick              a small CI-sized run: fewer requests and runs, 100,000 learners as the
                          large database
     --json               print the results as JSON instead of a table
     --only LIST          only these figures, e.g. 1,3,5 (1 cold start, 2 piped throughput,
                          3 interactive latency, 4 group commit, 5 scaling, 6 peak memory,
-                         7 write scaling, 8 operators' lists)
+                         7 write scaling, 8 operators' lists, 9 writers scaling)
+    --writers LIST       process counts of figure 9 (default 1,2,4)
+    --writer-learners N  learners whose journey each process of figure 9 pipes (default 1000;
+                         --quick 300)
     --learners N         learners in the database of figures 1, 2b, 3 and 6 (default 100000)
     --small N            the small database of figures 5, 7 and 8 (default 10000)
     --large N            the large database of figures 5, 7 and 8 (default 1000000; --quick 100000)
@@ -55,7 +65,13 @@ struct Options {
   var runs = 5
   var quick = false
   var json = false
-  var only: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8]
+  var only: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+  /// `--db`: a PostgreSQL server, or nil for SQLite files in `data`.
+  var server: String?
+  var psql = "psql"
+  /// Process counts of figure 9, and the learners each one pipes.
+  var writers = [1, 2, 4]
+  var writerLearners = 1_000
   /// Rounds of figure 8 (each sends the four operators' lists one at a time).
   var operatorRounds = 200
   /// New learners per run of figure 7 (each sends the four timed writes one at a time).
@@ -102,6 +118,13 @@ func parseOptions(_ args: [String]) -> Options {
     o.stream = 100_000
     o.writes = 50
     o.operatorRounds = 50
+    o.writerLearners = 300
+  }
+  // PostgreSQL: datasets of modest size, unless given.
+  if args.contains("--db") {
+    o.learners = o.quick ? 10_000 : 20_000
+    o.small = 2_000
+    o.large = o.quick ? 20_000 : 100_000
   }
   var i = 0
   func value(_ flag: String) -> String {
@@ -130,10 +153,25 @@ func parseOptions(_ args: [String]) -> Options {
     case "--only":
       let v = value(flag)
       let figures = v.split(separator: ",").map { Int(String($0).trimmingSpaces()) }
-      guard !figures.isEmpty, figures.allSatisfy({ $0 != nil && (1...8).contains($0!) }) else {
-        usageError("--only takes figure numbers 1 to 8 separated by commas, not '\(v)'")
+      guard !figures.isEmpty, figures.allSatisfy({ $0 != nil && (1...9).contains($0!) }) else {
+        usageError("--only takes figure numbers 1 to 9 separated by commas, not '\(v)'")
       }
       o.only = Set(figures.map { $0! })
+    case "--db":
+      let v = value(flag)
+      guard v.hasPrefix("postgresql://") || v.hasPrefix("postgres://") else {
+        usageError("--db takes a PostgreSQL server URI (postgresql://...), not '\(v)'; SQLite is the default")
+      }
+      o.server = v
+    case "--psql": o.psql = value(flag)
+    case "--writers":
+      let v = value(flag)
+      let counts = v.split(separator: ",").map { Int(String($0).trimmingSpaces()) }
+      guard !counts.isEmpty, counts.allSatisfy({ $0 != nil && $0! >= 1 }) else {
+        usageError("--writers takes process counts separated by commas, not '\(v)'")
+      }
+      o.writers = Array(Set(counts.map { $0! })).sorted()
+    case "--writer-learners": o.writerLearners = count(flag)
     case "--learners": o.learners = count(flag, min: 10)
     case "--small": o.small = count(flag, min: 10)
     case "--large": o.large = count(flag, min: 10)

@@ -286,15 +286,20 @@ final class JourneySource: RequestSource {
   private var rng: SeededRandom
   var responses: Int { learners * Self.requestsPerLearner }
 
-  init(learners: Int, seed: UInt64, firstId: Int) {
+  private let firstLearner: Int
+
+  /// Learners numbered from `firstLearner`; `stream` picks the random draws (distinct streams for
+  /// concurrent writers).
+  init(learners: Int, seed: UInt64, firstId: Int, firstLearner: Int = 0, stream: UInt64 = 2) {
     self.learners = learners
     self.id = firstId
-    self.rng = .stream(seed, 2)
+    self.firstLearner = firstLearner
+    self.rng = .stream(seed, stream)
   }
 
   /// The lines of learner `i`, appended to `out`.
   func appendLearner(_ out: inout [UInt8]) {
-    let i = next
+    let i = firstLearner + next
     next += 1
     Requests.createLearner(&out, id: id, learner: i, &rng)
     Requests.enroll(&out, id: id + 1, learner: i, verified: true)

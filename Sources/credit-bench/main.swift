@@ -36,9 +36,20 @@ func main() -> Int32 {
     let version = try capture(binary, ["--version"]).output.trimmingSpaces().filter { $0 != "\n" }
     let sqliteVersion =
       try capture(options.sqlite3, ["--version"]).output.split(separator: " ").first.map(String.init) ?? "?"
+    let engine: Engine =
+      options.server.map { .postgresql(server: $0, psql: options.psql) } ?? .sqlite(folder: options.data)
+    var serverSettings = ""
+    if engine.isPostgreSQL {
+      serverSettings = try engine.sql(
+        "SELECT 'PostgreSQL ' || current_setting('server_version') || '; fsync=' || current_setting('fsync') "
+          + "|| ', synchronous_commit=' || current_setting('synchronous_commit') "
+          + "|| ', synchronous_standby_names=' || quote_literal(current_setting('synchronous_standby_names'))"
+          + " || ', sync standbys: ' || (SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync')"
+      ).filter { $0 != "\n" }
+    }
     let service = Service(binary: binary, clock: World.testClock)
     let data = Datasets(
-      folder: options.data, service: service, sqlite3: options.sqlite3, seed: options.seed,
+      folder: options.data, engine: engine, service: service, sqlite3: options.sqlite3, seed: options.seed,
       rebuild: options.rebuild)
     let bench = Bench(options: options, service: service, data: data)
     try bench.runAll()
@@ -54,6 +65,12 @@ func main() -> Int32 {
         "seed \(options.seed), --test-clock \(World.testClock), synchronous=FULL (always, in the service)"
       ),
     ]
+    if engine.isPostgreSQL {
+      settings.append(
+        ("engine", "\(serverSettings) (--db, on the server of \(redactedServer(options.server!)))"))
+    } else {
+      settings.append(("engine", "SQLite files in \(options.data)"))
+    }
     if options.pinLatency, !options.only.isDisjoint(with: [3, 5]) {
       settings.append(("latency (figures 3, 5)", "bench and service pinned to CPU 0 (--pin-latency)"))
     }
@@ -66,7 +83,7 @@ func main() -> Int32 {
     let report = Report(
       command: options.command, binary: binary, version: version, settings: settings, rows: bench.rows,
       datasets: bench.used.keys.sorted().map { n in
-        (n, bench.used[n]!, fileSize(bench.used[n]!), built[n])
+        (n, bench.used[n]!, engine.size(Datasets.name(learners: n)), built[n])
       },
       seconds: Double(monotonicNanos() - started) / 1e9)
     print(options.json ? report.json() : report.table(), terminator: "")
@@ -75,6 +92,14 @@ func main() -> Int32 {
     writeStderr("credit-bench: \(error)\n")
     return 1
   }
+}
+
+/// A server URI without a password (user:password@ becomes user@).
+func redactedServer(_ uri: String) -> String {
+  let chars = Array(uri)
+  guard let at = chars.firstIndex(of: "@"), let slashes = uri.indexOfScheme() else { return uri }
+  guard let colon = chars[slashes..<at].firstIndex(of: ":") else { return uri }
+  return String(chars[..<colon]) + String(chars[at...])
 }
 
 /// The 1-minute load average, from /proc/loadavg.

@@ -60,8 +60,9 @@ SQL_TYPES = {"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text"}
 
 def test_both_engines_end_with_equivalent_schemas(tmp_path):
     """The same tables, columns (types mapped), and indexes after every migration. The known
-    differences: SQLite's counters table is a sequence per name on PostgreSQL, and PostgreSQL's
-    credit_rpc_application table stands for SQLite's PRAGMA application_id."""
+    differences: SQLite's counters table is a sequence per name on PostgreSQL, PostgreSQL's
+    credit_rpc_application table stands for SQLite's PRAGMA application_id, and each event records
+    its transaction on PostgreSQL (the change feed follows commits with it)."""
     file = tmp_path / "schema.sqlite"
     with using_engine("sqlite"):
         out, err, rc = run_lines([], "--db", str(file))
@@ -71,6 +72,8 @@ def test_both_engines_end_with_equivalent_schemas(tmp_path):
     lite, pg = _sqlite_schema(file), _pg_schema(tmp_path / "schema-pg")
     assert lite["columns"].pop("counters") == [("name", "TEXT"), ("value", "INTEGER")]
     assert pg["columns"].pop("credit_rpc_application") == [("application_id", "bigint")]
+    assert pg["columns"]["events"].pop() == ("txid", "xid8")
+    assert pg["indexes"].pop("events_by_transaction") == ("events", ("txid", "event_id"), False)
     assert sorted(lite["columns"]) == sorted(pg["columns"])
     for table, cols in lite["columns"].items():
         assert [(n, SQL_TYPES[t]) for n, t in cols] == pg["columns"][table], table

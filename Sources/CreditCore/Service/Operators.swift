@@ -36,13 +36,13 @@ public struct Cursor: Sendable, Equatable {
   /// Reads the `after` parameter of a list method; a token that is not the service's own is -32602.
   public static func after(_ token: String?, for list: List, numeric: Bool) throws -> Cursor? {
     guard let token else { return nil }
-    guard let c = parse(token, for: list), !numeric || c.id != nil else {
-      throw CreditError.invalidParams(
-        "'after' is not a cursor of this list: pass the 'next' value of the previous page unchanged, "
-          + "or omit it to start from the beginning.", field: "after", reason: "invalid_cursor")
-    }
+    guard let c = parse(token, for: list), !numeric || c.id != nil else { throw invalid }
     return c
   }
+
+  static let invalid = CreditError.invalidParams(
+    "'after' is not a cursor of this list: pass the 'next' value of the previous page unchanged, "
+      + "or omit it to start from the beginning.", field: "after", reason: "invalid_cursor")
 }
 
 /// One page of a list and the cursor of the next (nil on the last page).
@@ -244,7 +244,7 @@ extension CreditService {
   /// Events of every learner and course, oldest first. `next` is the cursor to resume from: the last
   /// event's, or on a page without new events the one given (nil only while the feed is empty).
   public func listEvents(after: Cursor?, limit: Int) throws -> Page<FeedEvent> {
-    let events = try store.feed(afterEventId: after?.id ?? 0, limit: limit)
+    let events = try store.feed(afterEventId: after?.id, limit: limit)
     let next = events.last.map { Cursor(.events, String($0.event.eventId)) } ?? after
     return Page(items: events, next: next)
   }

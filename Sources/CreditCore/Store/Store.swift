@@ -116,8 +116,10 @@ public protocol Store: TransactionScope {
   func notificationIsSent(_ notificationId: Int64) throws -> Bool?
   /// Marks a notification sent at `at`, unless it already was.
   func markSent(_ notificationId: Int64, at: Instant) throws
-  /// Every learner's events after an event id, oldest first.
-  func feed(afterEventId: Int64, limit: Int) throws -> [FeedEvent]
+  /// Every learner's events after the event `afterEventId` (nil: from the start), in an order
+  /// consistent with commits. An event whose transaction may still be followed by the commit of a
+  /// lower id is not listed yet, so that a consumer paging with the last event's id skips nothing.
+  func feed(afterEventId: Int64?, limit: Int) throws -> [FeedEvent]
 }
 
 /// A learner's row in a course: every column that changes.

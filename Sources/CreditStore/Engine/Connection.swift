@@ -72,6 +72,10 @@ public protocol Connection: AnyObject {
   /// unique and increasing; an engine may leave gaps (PostgreSQL hands them out outside the
   /// transaction, so that writers do not queue on one row).
   func nextSequenceValue(_ name: String) throws -> Int64
+  /// True when transactions may commit in another order than the ids they took (PostgreSQL's
+  /// concurrent writers); false when writers commit one at a time (SQLite), so that id order is
+  /// commit order. The change feed follows commits either way.
+  var commitsOutOfIdOrder: Bool { get }
 }
 
 extension Connection {

@@ -145,6 +145,9 @@ public final class PostgreSQLConnection: Connection {
 
   public var isInTransaction: Bool { database.isInTransaction }
 
+  /// Writers of different learners run at once: an identity value can commit after a later one.
+  public var commitsOutOfIdOrder: Bool { true }
+
   /// A sequence per name (`credit_seq_<name>`, created by the migrations): no row that every
   /// writer updates, so writers on different learners never wait for one another. Values are
   /// handed out outside transactions (a rolled-back request leaves a gap).

@@ -271,7 +271,9 @@ public enum PostgreSQLMigrations {
       CREATE INDEX exam_attempts_by_learner ON exam_attempts(learner_id, course_id, status);
       """)
 
-  /// The operators' side (SPEC 8): when an email was sent, and credit requests in purchase order.
+  /// The operators' side, as SQLite's v3; and the transaction that wrote each event, so that the
+  /// change feed can follow commits rather than ids (an id can be taken by a transaction that
+  /// commits after a later one).
   static let v3 = Migration(
     version: 3, name: "operators",
     sql: """
@@ -287,5 +289,8 @@ public enum PostgreSQLMigrations {
       CREATE INDEX credit_requests_by_status ON credit_requests(status, seq);
 
       CREATE INDEX enrollments_by_course_eligibility ON enrollments(course_id, eligibility, learner_id);
+
+      ALTER TABLE events ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+      CREATE INDEX events_by_transaction ON events(txid, event_id);
       """)
 }

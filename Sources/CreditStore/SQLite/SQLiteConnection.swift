@@ -83,6 +83,9 @@ public final class SQLiteConnection: Connection {
 
   public var isInTransaction: Bool { database.isInTransaction }
 
+  /// One writer at a time: ids are taken in commit order.
+  public var commitsOutOfIdOrder: Bool { false }
+
   /// A row per name in `counters`, inside the transaction (the file has one writer at a time).
   public func nextSequenceValue(_ name: String) throws -> Int64 {
     try one(
