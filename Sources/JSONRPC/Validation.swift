@@ -5,20 +5,22 @@ extension ObjectSchema {
   /// and range, no unknown or repeated member. `null` counts as omitted for optional fields.
   public func validate(_ object: JSONObject, path: String = "") throws(RPCError) {
     if open { return }
-    // Objects here are small: a scan finds repeats without hashing every key.
+    // Objects here are small: a scan finds repeats without hashing every key. Paths and the
+    // lists of names for messages are built only for an error.
     var seen = Set<String>()
     let members = object.members
     for (i, m) in members.enumerated() {
       let repeated =
         members.count <= 16
         ? members[..<i].contains { $0.key == m.key } : !seen.insert(m.key).inserted
-      let where_ = join(path, m.key)
       if repeated {
+        let where_ = join(path, m.key)
         throw .invalidParams(
           "Field '\(where_)' appears more than once; send it once.", field: where_,
           reason: "duplicate_field")
       }
       if field(m.key) == nil {
+        let where_ = join(path, m.key)
         let accepted = fields.map(\.name).joined(separator: ", ")
         throw .invalidParams(
           "Unknown field '\(where_)'. The accepted fields are: \(accepted).", field: where_,
@@ -26,16 +28,16 @@ extension ObjectSchema {
       }
     }
     for f in fields {
-      let where_ = join(path, f.name)
       guard let value = object[f.name], !value.isNull else {
         if f.required {
+          let where_ = join(path, f.name)
           throw .invalidParams(
             "Missing required field '\(where_)' (\(f.schema.expected))." + (f.hint.map { " \($0)" } ?? ""),
             field: where_, reason: "missing_field")
         }
         continue
       }
-      try f.schema.validate(value, path: where_)
+      try f.schema.validate(value, path: join(path, f.name))
     }
   }
 
@@ -135,8 +137,8 @@ extension Schema {
       try o.validate(members, path: path)
     case .tagged(let tag, let variants):
       guard case .object(let members) = value else { throw wrong() }
-      let tagPath = "\(path).\(tag)"
-      let names = variants.map { "\"\($0.0)\"" }.joined(separator: ", ")
+      var tagPath: String { "\(path).\(tag)" }
+      var names: String { variants.map { "\"\($0.0)\"" }.joined(separator: ", ") }
       guard let t = members[tag] else {
         throw .invalidParams(
           "Missing required field '\(tagPath)' (one of \(names)).", field: tagPath,

@@ -35,6 +35,9 @@ public final class Statement {
 
   deinit { sqlite3_finalize(handle) }
 
+  /// True when running the statement cannot change the database (a `SELECT`).
+  public var isReadOnly: Bool { sqlite3_stmt_readonly(handle) != 0 }
+
   /// Makes the statement ready to run again, with no bindings.
   public func reset() {
     sqlite3_reset(handle)

@@ -12,6 +12,7 @@ public final class SQLiteConnection: Connection {
     do {
       let s = try database.statement(sql)
       try bind(s, values)
+      try openPendingSavepoint(before: s)
       while try s.step() {}
     } catch {
       throw Self.classify(error)
@@ -23,6 +24,7 @@ public final class SQLiteConnection: Connection {
     do {
       s = try database.statement(sql)
       try bind(s, values)
+      try openPendingSavepoint(before: s)
     } catch {
       throw Self.classify(error)
     }
@@ -59,7 +61,10 @@ public final class SQLiteConnection: Connection {
     do { try database.commit() } catch { throw Self.classify(error) }
   }
 
-  public func rollback() { database.rollback() }
+  public func rollback() {
+    pendingSavepoint = nil
+    database.rollback()
+  }
 
   /// `SAVEPOINT n` and `RELEASE n` by name, built once (one savepoint runs per request).
   private var savepointSQL: [String: (begin: String, release: String)] = [:]
@@ -71,15 +76,43 @@ public final class SQLiteConnection: Connection {
     return s
   }
 
+  /// A savepoint asked for and not yet opened: `SAVEPOINT` runs just before the first statement
+  /// that can write (a request that only reads, or is refused before it writes, runs neither it
+  /// nor its `RELEASE`; what it would undo is nothing).
+  private var pendingSavepoint: String?
+
+  private func openPendingSavepoint(before s: Statement) throws(SQLiteError) {
+    guard let name = pendingSavepoint, !s.isReadOnly else { return }
+    pendingSavepoint = nil
+    try database.run(savepointStatements(name).begin)
+  }
+
   public func savepoint(_ name: String) throws {
-    do { try database.run(savepointStatements(name).begin) } catch { throw Self.classify(error) }
+    do {
+      if let outer = pendingSavepoint {
+        // Nested: the outer one opens now, so that the inner one stays inside it.
+        pendingSavepoint = nil
+        try database.run(savepointStatements(outer).begin)
+      }
+    } catch { throw Self.classify(error) }
+    pendingSavepoint = name
   }
 
   public func release(_ name: String) throws {
+    if pendingSavepoint == name {
+      pendingSavepoint = nil
+      return
+    }
     do { try database.run(savepointStatements(name).release) } catch { throw Self.classify(error) }
   }
 
-  public func rollback(to name: String) { database.rollback(to: name) }
+  public func rollback(to name: String) {
+    if pendingSavepoint == name {
+      pendingSavepoint = nil
+      return
+    }
+    database.rollback(to: name)
+  }
 
   public var isInTransaction: Bool { database.isInTransaction }
 
