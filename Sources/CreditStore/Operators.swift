@@ -157,7 +157,7 @@ extension SQLStore {
     return try connection.all(
       """
       SELECT \(columns) FROM events e JOIN events c ON c.event_id = ?
-      WHERE (e.txid > c.txid OR (e.txid = c.txid AND e.event_id > c.event_id)) AND \(committed)
+      WHERE (e.txid, e.event_id) > (c.txid, c.event_id) AND \(committed)
       ORDER BY e.txid, e.event_id LIMIT ?
       """, [.int(afterEventId), .int(limit)], read)
   }
