@@ -154,12 +154,18 @@ extension SQLStore {
         "SELECT \(columns) FROM events e WHERE \(committed) ORDER BY e.txid, e.event_id LIMIT ?",
         [.int(limit)], read)
     }
+    // Where the cursor's event stands (it was listed, so it is committed); then one range of the
+    // index on (txid, event_id) from there.
+    guard
+      let txid = try connection.one(
+        "SELECT CAST(txid AS TEXT) FROM events WHERE event_id = ?", [.int(afterEventId)], { $0.text(0) })
+    else { return [] }
     return try connection.all(
       """
-      SELECT \(columns) FROM events e JOIN events c ON c.event_id = ?
-      WHERE (e.txid, e.event_id) > (c.txid, c.event_id) AND \(committed)
+      SELECT \(columns) FROM events e
+      WHERE (e.txid, e.event_id) > (CAST(? AS xid8), ?) AND \(committed)
       ORDER BY e.txid, e.event_id LIMIT ?
-      """, [.int(afterEventId), .int(limit)], read)
+      """, [.text(txid), .int(afterEventId), .int(limit)], read)
   }
 
 }
