@@ -379,20 +379,29 @@ final class Bench {
             "\(methods[$0]) \(fixed(smallP50[$0].last!, 3)) / \(fixed(largeP50[$0].last!, 3)) ms"
           }.joined(separator: ", ") + " at \(formatCount(o.small)) / \(formatCount(o.large))")
     }
+    appendScalingRows(
+      figure: "7", key: "writeScaling", methods: methods, small: smallP50, large: largeP50,
+      how: ", one at a time")
+  }
+
+  /// For each method, its p50 at --large (with the <= 1.2x target against --small) and at --small.
+  func appendScalingRows(
+    figure: String, key: String, methods: [String], small: [[Double]], large: [[Double]], how: String
+  ) {
     for (k, method) in methods.enumerated() {
-      let ratio = median(largeP50[k]) / median(smallP50[k])
+      let ratio = median(large[k]) / median(small[k])
       rows.append(
         Row(
-          figure: "7", key: "writeScaling.\(method).large",
-          label: "p50 \(method) at \(formatCount(o.large)) learners, one at a time",
-          value: median(largeP50[k]), unit: "ms", samples: largeP50[k],
+          figure: figure, key: "\(key).\(method).large",
+          label: "p50 \(method)\(how) at \(formatCount(o.large)) learners",
+          value: median(large[k]), unit: "ms", samples: large[k],
           target: Target(
             text: "<= 1.2x at \(formatCount(o.small))", ratio: ratio, bound: 1.2, direction: .atMost)))
       rows.append(
         Row(
-          figure: "7", key: "writeScaling.\(method).small",
+          figure: figure, key: "\(key).\(method).small",
           label: "p50 \(method) at \(formatCount(o.small)) learners",
-          value: median(smallP50[k]), unit: "ms", samples: smallP50[k]))
+          value: median(small[k]), unit: "ms", samples: small[k]))
     }
   }
 

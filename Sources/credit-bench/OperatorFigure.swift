@@ -68,20 +68,8 @@ extension Bench {
             "\(methods[$0]) \(fixed(smallP50[$0].last!, 3)) / \(fixed(largeP50[$0].last!, 3)) ms"
           }.joined(separator: ", "))
     }
-    for (k, method) in methods.enumerated() {
-      let ratio = median(largeP50[k]) / median(smallP50[k])
-      rows.append(
-        Row(
-          figure: "8", key: "operatorScaling.\(method).large",
-          label: "p50 \(method) (a page of 100 from a cursor) at \(formatCount(o.large)) learners",
-          value: median(largeP50[k]), unit: "ms", samples: largeP50[k],
-          target: Target(
-            text: "<= 1.2x at \(formatCount(o.small))", ratio: ratio, bound: 1.2, direction: .atMost)))
-      rows.append(
-        Row(
-          figure: "8", key: "operatorScaling.\(method).small",
-          label: "p50 \(method) at \(formatCount(o.small)) learners",
-          value: median(smallP50[k]), unit: "ms", samples: smallP50[k]))
-    }
+    appendScalingRows(
+      figure: "8", key: "operatorScaling", methods: methods, small: smallP50, large: largeP50,
+      how: " (a page of 100 from a cursor)")
   }
 }
