@@ -6,11 +6,8 @@ extension Bench {
 
   /// The cursor the service gives out for a position of a list (`<tag>_<hex of the position>`).
   private func cursor(_ tag: String, _ position: String) -> String {
-    tag + "_"
-      + position.utf8.map { b in
-        String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16)
-      }
-      .joined()
+    let digits = Array("0123456789abcdef")
+    return tag + "_" + String(position.utf8.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
   }
 
   /// One request line of each operator method per round, `rounds` rounds, ids from 1000.

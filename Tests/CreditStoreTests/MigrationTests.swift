@@ -75,12 +75,9 @@ enum ExtendedCode {
     #expect(recorded == SchemaMigrations.all.map(\.version))
   }
 
-  /// Version 2 adds the indexes of credit requests by order and of attempts by learner to a file of
-  /// version 1 that holds data: the data stays, and the purchase's join searches instead of scanning.
-  @Test func version2IndexesAFileOfVersion1AndKeepsItsData() throws {
-    let dir = TemporaryDirectory()
-    let db = try Database(path: dir.file("v1.sqlite"))
-    try Self.migrator.migrate(db, upTo: 1, appliedAt: Self.appliedAt)
+  /// A course, a provider, and for each (learner, order, order seq, request, status) an enrolled
+  /// learner with an order and its credit request, in the columns of versions 1 and 2.
+  static func insertPurchases(_ db: Database, _ purchases: [(String, String, Int, String, String)]) throws {
     try db.execute(
       """
       INSERT INTO courses (course_id, org, number, run, title, starts_at, ends_at, passing_grade,
@@ -88,15 +85,35 @@ enum ExtendedCode {
         VALUES ('course-v1:O+N+R', 'O', 'N', 'R', 'T', 0, 100, 0.5, 365, 0);
       INSERT INTO providers (provider_id, display_name, url, requires_additional_steps, created_at)
         VALUES ('u', 'U', 'https://u.example', 0, 0);
-      INSERT INTO learners (learner_id, full_name, email, country, created_at)
-        VALUES ('ada', 'Ada', 'ada@example.org', 'GB', 0);
-      INSERT INTO enrollments (learner_id, course_id, mode, enrolled_at) VALUES ('ada', 'course-v1:O+N+R', 'verified', 0);
-      INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
-        purchased_at, idempotency_key, params_digest, seq)
-        VALUES ('ord_1', 'ada', 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', 1);
-      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
-        VALUES ('r1', 'ada', 'course-v1:O+N+R', 'u', 'ord_1', 'pending', 5);
       """)
+    for (learner, order, seq, request, status) in purchases {
+      try db.run(
+        "INSERT INTO learners (learner_id, full_name, email, country, created_at) VALUES (?, ?, ?, 'GB', 0)",
+        [.text(learner), .text(learner), .text("\(learner)@example.org")])
+      try db.run(
+        "INSERT INTO enrollments (learner_id, course_id, mode, enrolled_at) VALUES (?, 'course-v1:O+N+R', 'verified', 0)",
+        [.text(learner)])
+      try db.run(
+        """
+        INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
+          purchased_at, idempotency_key, params_digest, seq)
+        VALUES (?, ?, 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', ?)
+        """, [.text(order), .text(learner), .int(seq)])
+      try db.run(
+        """
+        INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
+        VALUES (?, ?, 'course-v1:O+N+R', 'u', ?, ?, 5)
+        """, [.text(request), .text(learner), .text(order), .text(status)])
+    }
+  }
+
+  /// Version 2 adds the indexes of credit requests by order and of attempts by learner to a file of
+  /// version 1 that holds data: the data stays, and the purchase's join searches instead of scanning.
+  @Test func version2IndexesAFileOfVersion1AndKeepsItsData() throws {
+    let dir = TemporaryDirectory()
+    let db = try Database(path: dir.file("v1.sqlite"))
+    try Self.migrator.migrate(db, upTo: 1, appliedAt: Self.appliedAt)
+    try Self.insertPurchases(db, [("ada", "ord_1", 1, "r1", "pending")])
     let join =
       "SELECT r.request_id FROM orders o JOIN credit_requests r ON r.order_id = o.order_id WHERE o.order_id = 'ord_1'"
     func plan() throws -> String {
@@ -120,24 +137,10 @@ enum ExtendedCode {
   @Test func version3OrdersExistingCreditRequestsByTheirOrderAndKeepsEveryRow() throws {
     let db = try Database(path: ":memory:")
     try Self.migrator.migrate(db, upTo: 2, appliedAt: Self.appliedAt)
+    try Self.insertPurchases(
+      db, [("ada", "ord_7", 7, "r-ada", "pending"), ("bo", "ord_3", 3, "r-bo", "approved")])
     try db.execute(
       """
-      INSERT INTO courses (course_id, org, number, run, title, starts_at, ends_at, passing_grade,
-        purchase_window_days, created_at)
-        VALUES ('course-v1:O+N+R', 'O', 'N', 'R', 'T', 0, 100, 0.5, 365, 0);
-      INSERT INTO providers (provider_id, display_name, url, requires_additional_steps, created_at)
-        VALUES ('u', 'U', 'https://u.example', 0, 0);
-      INSERT INTO learners (learner_id, full_name, email, country, created_at)
-        VALUES ('ada', 'Ada', 'ada@example.org', 'GB', 0), ('bo', 'Bo', 'bo@example.org', 'GB', 0);
-      INSERT INTO enrollments (learner_id, course_id, mode, enrolled_at)
-        VALUES ('ada', 'course-v1:O+N+R', 'verified', 0), ('bo', 'course-v1:O+N+R', 'verified', 0);
-      INSERT INTO orders (order_id, learner_id, course_id, provider_id, amount_cents, currency, payment_method,
-        purchased_at, idempotency_key, params_digest, seq)
-        VALUES ('ord_7', 'ada', 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', 7),
-               ('ord_3', 'bo', 'course-v1:O+N+R', 'u', 100, 'USD', 'card', 5, 'k', 'd', 3);
-      INSERT INTO credit_requests (request_id, learner_id, course_id, provider_id, order_id, status, created_at)
-        VALUES ('r-ada', 'ada', 'course-v1:O+N+R', 'u', 'ord_7', 'pending', 5),
-               ('r-bo', 'bo', 'course-v1:O+N+R', 'u', 'ord_3', 'approved', 5);
       INSERT INTO notifications (learner_id, kind, to_address, subject, body, created_at)
         VALUES ('ada', 'creditEligible', 'ada@example.org', 's', 'b', 1);
       """)

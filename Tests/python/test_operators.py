@@ -403,7 +403,6 @@ def test_feed_and_outbox_lose_and_repeat_nothing_while_several_processes_write(t
                 cursor = page["next"]
                 if not page["events"]:
                     return
-            # unreachable
         def deliver():
             page = reader.call("listOutbox", limit=5)
             ids = [n["notificationId"] for n in page["notifications"]]
@@ -420,7 +419,6 @@ def test_feed_and_outbox_lose_and_repeat_nothing_while_several_processes_write(t
         drain()
         while reader.call("listOutbox")["notifications"]:
             deliver()
-        all_events = []
         page = reader.call("listEvents", limit=1000)
         all_events = [e["eventId"] for e in page["events"]]
     assert len(all_events) == 3 * per_writer * 4
