@@ -43,10 +43,10 @@ def learner(lid, address=None):
     return p
 
 
-def run(db, lines, *, preexec_fn=None, args=(), timeout=TIMEOUT):
+def run(db, lines, *, preexec_fn=None, args=(), timeout=TIMEOUT, program=None):
     """Pipes request lines (dicts or bytes) into credit-rpc on `db`; (answers, stdout bytes, stderr, rc)."""
     data = b"".join(x if isinstance(x, bytes) else (json.dumps(x) + "\n").encode() for x in lines)
-    p = subprocess.run([binary(), "--db", str(db), *args], input=data, capture_output=True, env=base_env(),
+    p = subprocess.run([program or binary(), "--db", str(db), *args], input=data, capture_output=True, env=base_env(),
                        preexec_fn=preexec_fn, timeout=timeout)
     answers = []
     for line in p.stdout.decode("utf-8").splitlines():
@@ -126,14 +126,18 @@ class ReadOnly:
         self.db = self.dir / "ro.sqlite"
         make_db(self.db)
         self.preexec_fn = None
+        self.program = None
         if how == "chmod":
             os.chmod(self.db, 0o400)
         elif how == "other-user":
             os.chown(self.dir, NOBODY, NOBODY)
             os.chown(self.db, NOBODY, NOBODY)
             os.chmod(self.db, 0o400)
-            if not os.access(binary(), os.X_OK):
-                pytest.skip("the binary is not executable by another user")
+            # A copy beside the file, so that the other user can run it wherever the checkout is
+            # (a clone inside a private folder is not reachable by nobody).
+            self.program = str(self.dir / "credit-rpc")
+            shutil.copy2(binary(), self.program)
+            os.chmod(self.program, 0o755)
             self.preexec_fn = _drop_to_nobody
         elif how == "immutable":
             if shutil.which("chattr") is None:
@@ -165,7 +169,7 @@ def test_read_only_file_refuses_writes_and_serves_reads(read_only):
         [call(4, "createLearner", **learner("new2")), call(5, "getDashboard", learnerId="l1")],
         call(6, "getDashboard", learnerId="new"),
     ]
-    answers, out, err, rc = run(read_only.db, lines, preexec_fn=read_only.preexec_fn)
+    answers, out, err, rc = run(read_only.db, lines, preexec_fn=read_only.preexec_fn, program=read_only.program)
     assert rc == 0, f"exit {rc}: {err}"
     assert answers[0]["result"]["learnerId"] == "l0", answers[0]
     e = answers[1]["error"]
@@ -183,7 +187,7 @@ def test_read_only_file_refuses_writes_and_serves_reads(read_only):
 def test_read_only_file_keeps_its_mode():
     ro = ReadOnly("other-user" if IS_ROOT else "chmod")
     try:
-        run(ro.db, [call(1, "listCourses")], preexec_fn=ro.preexec_fn)
+        run(ro.db, [call(1, "listCourses")], preexec_fn=ro.preexec_fn, program=ro.program)
         mode = stat.S_IMODE(os.stat(ro.db).st_mode)
         assert mode == 0o400, f"the service changed the file's mode from 0400 to {mode:o}"
     finally:
